@@ -1,0 +1,39 @@
+"""The widget's public JSON API, mounted at /api (CORS per site)."""
+
+from flask import Blueprint, g, request
+
+from .. import threads
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+EXPOSED_HEADERS = "ETag, Causerie-Ticket, Retry-After"
+ALLOWED_METHODS = "GET, POST, PATCH, DELETE"
+ALLOWED_HEADERS = "Content-Type, Authorization"
+
+
+def allow_origins(origins: list[str]) -> None:
+    """Name the origins that may read this response (the request's site's)."""
+    g.cors_origins = origins
+
+
+@bp.after_request
+def _cors(response):
+    """CORS headers go only to an origin the site (or, before the site is
+    known, some site) allows; every other origin gets none."""
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if not origin:
+        return response
+    origins = g.get("cors_origins")
+    allowed = threads.allowed_origin(origins, origin) if origins is not None else threads.any_site_allows(origin)
+    if allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = "7200"
+    return response
+
+
+from . import routes  # noqa: E402,F401 - routes register themselves on bp

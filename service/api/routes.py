@@ -1,0 +1,113 @@
+"""Routes of the public API: read the request, call one function, shape the answer."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request
+
+from .. import comments, threads, tickets, validation
+from ..extensions import client_address, limiter
+from . import allow_origins, bp
+
+
+def _limit(name: str):
+    return lambda: current_app.config[f"CAUSERIE_RATELIMIT_{name}"]
+
+
+def _site_of_body() -> str:
+    """Rate-limit key for the per-site posting limit."""
+    payload = request.get_json(silent=True)
+    site = payload.get("site") if isinstance(payload, dict) else None
+    return f"site:{site}" if isinstance(site, str) else "site:?"
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _comment_answer(comment, **extra):
+    body = {"comment": {**threads.public_comment(comment), "status": comments.owner_status(comment)},
+            "status": comments.owner_status(comment), **extra}
+    return jsonify(body)
+
+
+@bp.get("/threads")
+@limiter.limit(_limit("READ"))
+def read_thread():
+    """The approved comments of one page, with an ETag."""
+    ref = threads.lookup(request.args.get("site"), request.args.get("url"), request.args.get("thread"))
+    allow_origins(ref.origins)
+    if request.if_none_match.contains(ref.etag):
+        response = Response(status=304)
+    else:
+        response = Response(threads.thread_body(ref), mimetype="application/json")
+    response.set_etag(ref.etag)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Causerie-Ticket"] = tickets.issue(ref.site_key)
+    return response
+
+
+@bp.get("/counts")
+@limiter.limit(_limit("READ"))
+def read_counts():
+    """Comment counts for the pages of a listing, in one request."""
+    return jsonify({"counts": threads.counts(request.args.get("site"), request.args.getlist("url"))})
+
+
+@bp.post("/comments")
+@limiter.limit(_limit("POST"))
+@limiter.limit(_limit("SITE_POST"), key_func=_site_of_body)
+def create_comment():
+    """A reader posts a comment or a reply."""
+    data = validation.new_comment(validation.json_object())
+    posted = comments.post(data, request.headers.get("Origin"), client_address())
+    allow_origins(posted.comment.site.origins)
+    response = _comment_answer(posted.comment, edit_token=posted.edit_token,
+                               editable_until=threads.iso(posted.editable_until))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/comments/<int:comment_id>")
+@limiter.limit(_limit("READ"))
+def own_comment(comment_id: int):
+    """The author checks on their own comment (pending or not)."""
+    comment = comments.owned(comment_id, _bearer())
+    allow_origins(comment.site.origins)
+    return _comment_answer(comment)
+
+
+@bp.patch("/comments/<int:comment_id>")
+@limiter.limit(_limit("EDIT"))
+def edit_comment(comment_id: int):
+    """The author edits their comment while the window is open."""
+    comment = comments.owned(comment_id, _bearer())
+    allow_origins(comment.site.origins)
+    until = comments.edit(comment, request.headers.get("Origin"), validation.edit_comment(validation.json_object()))
+    return _comment_answer(comment, editable_until=threads.iso(until))
+
+
+@bp.delete("/comments/<int:comment_id>")
+@limiter.limit(_limit("EDIT"))
+def delete_comment(comment_id: int):
+    """The author deletes their comment while the window is open."""
+    comment = comments.owned(comment_id, _bearer())
+    allow_origins(comment.site.origins)
+    comments.delete(comment, request.headers.get("Origin"))
+    return Response(status=204)
+
+
+@bp.post("/comments/<int:comment_id>/report")
+@limiter.limit(_limit("REPORT"))
+def report_comment(comment_id: int):
+    """A reader flags a comment as abusive."""
+    reason = validation.report(validation.json_object())
+    comments.report(comment_id, request.headers.get("Origin"), reason, client_address())
+    return jsonify({"reported": True}), 202
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The contract of this API, as an OpenAPI document."""
+    return current_app.send_static_file("openapi.json")

@@ -1,0 +1,139 @@
+"""The ``causerie`` command line: a Flask CLI group bound to the app factory.
+
+``causerie X`` and ``flask --app wsgi X`` run the same commands.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
+
+from . import urls
+from .extensions import db
+from .models import MODES, Comment, Moderator, Site
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database to the latest migration (idempotent)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo(f"Database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+
+
+def _safe_url(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+@click.group("sites")
+def sites_group():
+    """Register and list sites."""
+
+
+def _origins(values) -> list[str]:
+    try:
+        return sorted({urls.normalize_origin(v) for v in values})
+    except urls.InvalidURL as exc:
+        raise click.BadParameter(str(exc), param_hint="--origin") from exc
+
+
+@sites_group.command("add")
+@click.argument("key")
+@click.option("--origin", "origins", multiple=True, required=True, help="An origin whose pages embed the widget.")
+@click.option("--name", default="", help="A human name for the site.")
+@click.option("--mode", type=click.Choice(MODES), default="first-time", show_default=True,
+              help="pre: hold every comment; first-time: hold new commenters; post: publish at once.")
+@with_appcontext
+def sites_add(key, origins, name, mode):
+    """Register a site under KEY."""
+    if not key.replace("-", "").replace("_", "").isalnum() or len(key) > 64:
+        raise click.BadParameter("use letters, digits, - and _ (at most 64)", param_hint="KEY")
+    if db.session.scalar(sa.select(Site.id).where(Site.key == key)):
+        raise click.ClickException(f"A site with the key {key!r} already exists.")
+    db.session.add(Site(key=key, name=name or key, origins=_origins(origins), mode=mode))
+    db.session.commit()
+    click.echo(f"Site {key!r} registered. Embed it with:")
+    click.echo(f'  <script src="{current_app.config["CAUSERIE_PUBLIC_URL"]}/widget.js" data-site="{key}" defer></script>')
+
+
+@sites_group.command("list")
+@with_appcontext
+def sites_list():
+    """Sites with their origins, modes and comment counts."""
+    counts = dict(db.session.execute(sa.select(Comment.site_id, sa.func.count(Comment.id)).group_by(Comment.site_id)).all())
+    sites = db.session.scalars(sa.select(Site).order_by(Site.key)).all()
+    if not sites:
+        click.echo("No sites yet: add one with `causerie sites add KEY --origin URL`.")
+    for site in sites:
+        click.echo(f"{site.key}\t{site.mode}\t{counts.get(site.id, 0)} comments\t{' '.join(site.origins or [])}")
+
+
+@click.group("moderators")
+def moderators_group():
+    """Manage moderator accounts."""
+
+
+@moderators_group.command("add")
+@click.argument("email")
+@click.option("--site", "site_keys", multiple=True, help="A site this moderator may moderate.")
+@click.option("--admin", is_flag=True, help="Moderate every site, manage sites and moderators.")
+@click.option("--name", default="", help="The name shown on staff replies.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def moderators_add(email, site_keys, admin, name, password_stdin):
+    """Create a moderator account (the password is prompted for)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    if db.session.scalar(sa.select(Moderator.id).where(Moderator.email == email)):
+        raise click.ClickException(f"A moderator {email} already exists.")
+    sites = []
+    for key in site_keys:
+        site = db.session.scalar(sa.select(Site).where(Site.key == key))
+        if site is None:
+            raise click.ClickException(f"No site with the key {key!r}.")
+        sites.append(site)
+    if not admin and not sites:
+        raise click.UsageError("Give at least one --site, or --admin.")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("The password must have at least 8 characters.")
+    db.session.add(Moderator(email=email, name=name or email.split("@")[0], is_admin=admin, sites=sites,
+                             password_hash=generate_password_hash(password)))
+    db.session.commit()
+    click.echo(f"Moderator {email} created{' (admin)' if admin else ''}.")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Create the demo site and a sample discussion (idempotent)."""
+    from .demo import seed_demo  # noqa: PLC0415 - the demo is optional at run time
+
+    site = seed_demo()
+    click.echo(f"Demo site {site.key!r} ready: open {current_app.config['CAUSERIE_PUBLIC_URL']}/demo")
+
+
+COMMANDS = (init_command, sites_group, moderators_group, demo_command)
+
+
+def register(app: Flask) -> None:
+    """Attach every command to the app's ``flask`` CLI."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _factory():
+    from . import create_app  # noqa: PLC0415 - avoid a cycle at import time
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_factory, help="Causerie, the self-hosted comment service.")

@@ -1,0 +1,196 @@
+"""The write path, in one place: validate -> render -> rules -> store -> outbox.
+
+Functions here take already-parsed values (see :mod:`service.validation`)
+and either finish the whole change in one transaction or raise an
+:class:`~service.errors.APIError` having changed nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from . import audit, hashing, notify, rules, sanitize, threads, tickets
+from .errors import APIError, ValidationError
+from .extensions import db
+from .models import Comment, Report, Site, utcnow
+
+# What a reader is told about their own comment: spam and refusals look the
+# same as a rejection, so a spammer learns nothing about which rule fired.
+OWNER_STATUS = {"approved": "approved", "pending": "pending", "rejected": "rejected", "spam": "rejected",
+                "deleted": "rejected"}
+EDITABLE = ("approved", "pending")
+
+
+@dataclass
+class Posted:
+    """The result of a successful post, as the API reports it."""
+
+    comment: Comment
+    edit_token: str
+    editable_until: datetime
+
+
+def edit_window(site: Site) -> timedelta:
+    """How long a reader may edit or delete their own comment."""
+    seconds = site.edit_window if site.edit_window is not None else current_app.config["CAUSERIE_EDIT_WINDOW"]
+    return timedelta(seconds=seconds)
+
+
+def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
+    """Store a reader's new comment, judged by the automatic rules."""
+    ref = threads.lookup(data["site"], data["url"], data["thread"])
+    threads.require_origin(ref.origins, origin)
+    site = db.session.get(Site, ref.site_id)
+    thread = db.session.get(threads.Thread, ref.thread_id) if ref.thread_id else None
+    if thread is not None and thread.locked:
+        raise APIError(403, "thread_locked", "This discussion is closed to new comments.")
+    parent = _parent(thread, data["parent_id"])
+
+    email_hash = hashing.email_hash(data["email"])
+    ip_hash = hashing.ip_hash(client_ip)
+    text_hash = hashing.text_fingerprint(data["text"])
+    status, verdicts = rules.judge(
+        rules.Submission(
+            site=site,
+            text=data["text"],
+            email_hash=email_hash,
+            ip_hash=ip_hash,
+            text_hash=text_hash,
+            honeypot=data["hp"],
+            seconds_since_load=tickets.age(data["ticket"], site.key),
+            min_seconds=current_app.config["CAUSERIE_MIN_SUBMIT_SECONDS"],
+        )
+    )
+    if status == "refuse":
+        raise APIError(403, "banned", "You cannot comment on this site.")
+
+    thread = thread or threads.get_or_create(ref, data["title"])
+    token, token_hash = hashing.new_token()
+    comment = Comment(
+        site_id=site.id,
+        thread=thread,
+        parent_id=parent.id if parent else None,
+        author=data["author"],
+        email=data["email"],
+        email_hash=email_hash,
+        website=data["website"],
+        text=data["text"],
+        html=sanitize.render(data["text"]),
+        text_hash=text_hash,
+        status=status,
+        reasons=rules.reasons(verdicts),
+        ip_hash=ip_hash,
+        notify=data["notify"],
+        edit_token_hash=token_hash,
+    )
+    db.session.add(comment)
+    audit.record(comment, "created", to_status=status, actor="rules", detail=", ".join(comment.reasons))
+    notify.enqueue("comment.created", comment)
+    db.session.commit()
+    return Posted(comment, token, comment.created_at + edit_window(site))
+
+
+def _parent(thread, parent_id: int | None) -> Comment | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or thread is None or parent.thread_id != thread.id or parent.status != "approved":
+        raise ValidationError({"parent_id": "You can only reply to a published comment of this thread."})
+    return parent
+
+
+def owned(comment_id: int, token: str | None) -> Comment:
+    """The comment, if ``token`` is its edit token; 404 or 403 otherwise."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.edit_token_hash is None:
+        raise APIError(404, "comment_not_found", "There is no such comment.")
+    if not token or not hmac.compare_digest(hashing.token_hash(token), comment.edit_token_hash):
+        raise APIError(403, "invalid_token", "This is not your comment, or the edit key is wrong.")
+    return comment
+
+
+def _check_editable(comment: Comment) -> datetime:
+    if comment.status not in EDITABLE:
+        raise APIError(409, "not_editable", "This comment can no longer be changed.")
+    until = comment.created_at + edit_window(comment.site)
+    if utcnow() > until:
+        raise APIError(403, "edit_window_closed", "The time to edit or delete this comment is over.")
+    return until
+
+
+def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
+    """A reader's edit of their own comment, re-rendered and re-checked."""
+    threads.require_origin(comment.site.origins or [], origin)
+    until = _check_editable(comment)
+    if comment.thread.locked:
+        raise APIError(403, "thread_locked", "This discussion is closed.")
+    before = comment.status
+    comment.text = data["text"]
+    comment.html = sanitize.render(data["text"])
+    comment.text_hash = hashing.text_fingerprint(data["text"])
+    comment.author = data.get("author", comment.author)
+    comment.website = data.get("website", comment.website)
+    comment.edited_at = utcnow()
+    # The edit may add what the rules would have held: a published comment
+    # then goes back to the queue rather than staying out with new words.
+    sub = rules.Submission(site=comment.site, text=comment.text, email_hash=comment.email_hash,
+                           ip_hash=comment.ip_hash, text_hash=comment.text_hash)
+    verdicts = [v for rule in (rules.banned_words, rules.suspect_words, rules.too_many_links) if (v := rule(sub))]
+    if verdicts:
+        strongest = max((v.outcome for v in verdicts), key=rules.STRENGTH.__getitem__)
+        if rules.STRENGTH[strongest] > rules.STRENGTH[comment.status]:
+            comment.status = strongest
+        comment.reasons = sorted(set(comment.reasons or []) | set(rules.reasons(verdicts)))
+    audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader")
+    db.session.commit()
+    return until
+
+
+def delete(comment: Comment, origin: str | None) -> None:
+    """A reader deletes their own comment; replies to it stay in place."""
+    threads.require_origin(comment.site.origins or [], origin)
+    _check_editable(comment)
+    before = comment.status
+    comment.status = "deleted"
+    comment.text = ""
+    comment.html = ""
+    comment.website = None
+    comment.notify = False
+    audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
+    db.session.commit()
+
+
+def report(comment_id: int, origin: str | None, reason: str, client_ip: str | None) -> None:
+    """A reader reports a published comment; enough reports send it back to the queue."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status != "approved":
+        raise APIError(404, "comment_not_found", "There is no such comment.")
+    threads.require_origin(comment.site.origins or [], origin)
+    ip_hash = hashing.ip_hash(client_ip)
+    already = db.session.scalar(
+        sa.select(Report.id).where(Report.comment_id == comment.id, Report.ip_hash == ip_hash).limit(1)
+    )
+    if already is not None:
+        return  # one reader, one voice; the answer stays the same
+    db.session.add(Report(comment_id=comment.id, reason=reason, ip_hash=ip_hash))
+    db.session.flush()
+    open_reports = db.session.scalar(
+        sa.select(sa.func.count(Report.id)).where(Report.comment_id == comment.id, Report.resolved.is_(False))
+    )
+    if open_reports >= comment.site.report_threshold:
+        comment.status = "pending"
+        comment.reasons = sorted(set(comment.reasons or []) | {"reported"})
+        audit.record(comment, "reported", from_status="approved", to_status="pending", actor="readers",
+                     detail=f"{open_reports} reports")
+        notify.enqueue("comment.reported", comment)
+    db.session.commit()
+
+
+def owner_status(comment: Comment) -> str:
+    """What the author is told of their comment's status."""
+    return OWNER_STATUS[comment.status]

@@ -1,0 +1,104 @@
+"""Errors as the public contract shapes them.
+
+API errors are JSON: ``{"error": {"code", "message", "fields"}}`` with the
+right status.  Pages under /moderate get a friendly HTML page instead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import limiter
+
+
+class APIError(Exception):
+    """An error a client caused, with its HTTP status and machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+class ValidationError(APIError):
+    """400 with per-field messages."""
+
+    def __init__(self, fields: dict, message: str = "Some fields are not valid."):
+        super().__init__(400, "invalid", message, fields)
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    """Build the JSON error response of the contract."""
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("unauthorized", "You need to sign in."),
+    403: ("forbidden", "This is not allowed."),
+    404: ("not_found", "There is nothing here."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("too_large", "The request is too large."),
+    415: ("not_json", "Send JSON with Content-Type: application/json."),
+    429: ("rate_limited", "Too many requests; please wait before trying again."),
+}
+
+
+def _wants_html() -> bool:
+    return request.path.startswith("/moderate") or request.path.startswith("/demo")
+
+
+def register(app: Flask) -> None:
+    """Install the handlers that give every error its contract shape."""
+
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded):
+        retry = _retry_after(exc)
+        if _wants_html():
+            page = render_template("error.html", status=429, code="rate_limited", message=_CODES[429][1])
+            return page, 429, {"Retry-After": retry}
+        return error_response(
+            429, "rate_limited", f"Too many requests; try again in {retry} seconds.", headers={"Retry-After": retry}
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code, message = _CODES.get(exc.code, ("error", exc.description or "Error."))
+        if _wants_html():
+            return render_template("error.html", status=exc.code, code=code, message=message), exc.code
+        response = error_response(exc.code or 500, code, message)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(exc):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if _wants_html():
+            return render_template("error.html", status=500, code="server_error", message="Something broke on our side."), 500
+        return error_response(500, "server_error", "Something broke on our side; nothing you sent was stored.")
+
+
+def _retry_after(exc: RateLimitExceeded) -> str:
+    """Seconds until the window that refused the request frees a slot."""
+    current = limiter.current_limit
+    if current is None:
+        return "60"
+    return str(max(1, math.ceil(current.reset_at - time.time())))

@@ -1,0 +1,56 @@
+"""Keyed hashes: how Causerie recognises people without exposing them.
+
+Emails and IP addresses are stored hashed with a key derived from the secret
+key, so a leaked database does not reveal who commented from where, and the
+avatar served to readers cannot be reversed into an email address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+
+
+def _key(purpose: str) -> bytes:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"causerie:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def keyed(purpose: str, value: str) -> str:
+    """HMAC-SHA256 of ``value`` under a key for ``purpose``, as hex."""
+    return hmac.new(_key(purpose), value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def email_hash(email: str | None) -> str | None:
+    """The commenter's identity across comments (trusted commenters, bans)."""
+    return keyed("email", email.strip().lower()) if email else None
+
+
+def ip_hash(address: str | None) -> str | None:
+    """The client's address, kept only as a keyed hash (and purged later)."""
+    return keyed("ip", address) if address else None
+
+
+def avatar(email_hash_value: str | None, author: str) -> str:
+    """A short public seed for the widget's identicon; never the email hash itself."""
+    return keyed("avatar", email_hash_value or f"name:{author}")[:16]
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh edit token and the hash that is stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    """Edit tokens are stored hashed, like passwords, so the database cannot edit."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def text_fingerprint(text: str) -> str:
+    """Hash of text with case, spacing and punctuation folded: copy-paste detection."""
+    folded = "".join(ch for ch in text.casefold() if ch.isalnum())
+    return hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,244 @@
+"""Database models.
+
+Every schema change goes through a Flask-Migrate migration in
+``migrations/versions``; these classes are the source of truth Alembic
+compares against.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+STATUSES = ("pending", "approved", "rejected", "spam", "deleted")
+MODES = ("pre", "first-time", "post")
+DIGESTS = ("instant", "hourly", "daily", "off")
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: the same on SQLite and PostgreSQL columns."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+moderator_sites = db.Table(
+    "moderator_sites",
+    sa.Column("moderator_id", sa.ForeignKey("moderator.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Site(db.Model):
+    """A blog that embeds the widget, with its own rules and moderators."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    origins: Mapped[list] = mapped_column(sa.JSON, default=list)
+    mode: Mapped[str] = mapped_column(sa.String(16), default="first-time")
+    banned_words: Mapped[list] = mapped_column(sa.JSON, default=list)
+    suspect_words: Mapped[list] = mapped_column(sa.JSON, default=list)
+    max_links: Mapped[int] = mapped_column(default=3)
+    report_threshold: Mapped[int] = mapped_column(default=3)
+    # None means the service-wide CAUSERIE_EDIT_WINDOW.
+    edit_window: Mapped[int | None] = mapped_column(default=None)
+    notify_emails: Mapped[list] = mapped_column(sa.JSON, default=list)
+    digest: Mapped[str] = mapped_column(sa.String(16), default="instant")
+    last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    threads = relationship("Thread", back_populates="site", cascade="all, delete-orphan")
+
+
+class Thread(db.Model):
+    """One article's discussion, found by its normalised URL or a page-given key."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("site_id", "url", name="uq_thread_site_url"),
+        sa.UniqueConstraint("site_id", "key", name="uq_thread_site_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    key: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    title: Mapped[str | None] = mapped_column(sa.String(300), default=None)
+    locked: Mapped[bool] = mapped_column(default=False)
+    # Bumped in the same transaction as any change a reader could see, so the
+    # read path can validate caches and ETags with one cheap query.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site = relationship("Site", back_populates="threads")
+    comments = relationship("Comment", back_populates="thread", cascade="all, delete-orphan")
+
+
+class Comment(db.Model):
+    """A reader's (or a moderator's) comment."""
+
+    __table_args__ = (
+        sa.Index("ix_comment_thread_status", "thread_id", "status"),
+        sa.Index("ix_comment_site_status_created", "site_id", "status", "created_at"),
+        sa.Index("ix_comment_site_email_hash", "site_id", "email_hash"),
+        sa.Index("ix_comment_site_text_hash", "site_id", "text_hash"),
+        sa.UniqueConstraint("site_id", "import_ref", name="uq_comment_site_import_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(sa.ForeignKey("thread.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comment.id", ondelete="SET NULL"), index=True, default=None
+    )
+    author: Mapped[str] = mapped_column(sa.String(100), default="")
+    email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
+    email_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    website: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    html: Mapped[str] = mapped_column(sa.Text, default="")
+    text_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    # Why the automatic rules held or refused it, shown in the queue.
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    edited_by_staff: Mapped[bool] = mapped_column(default=False)
+    moderated_at: Mapped[datetime | None] = mapped_column(default=None)
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    staff: Mapped[bool] = mapped_column(default=False)
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderator.id", ondelete="SET NULL"), default=None
+    )
+    pinned: Mapped[bool] = mapped_column(default=False)
+    notify: Mapped[bool] = mapped_column(default=False)
+    edit_token_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    # The source's identifier for imported comments, so re-imports add nothing.
+    import_ref: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+
+    thread = relationship("Thread", back_populates="comments")
+    site = relationship("Site")
+    parent = relationship("Comment", remote_side=[id])
+    reports = relationship("Report", back_populates="comment", cascade="all, delete-orphan")
+
+
+class Moderator(db.Model):
+    """A person who signs in to the moderation queue."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    sites = relationship("Site", secondary=moderator_sites)
+
+    def can_moderate(self, site_id: int) -> bool:
+        """Admins moderate every site; others only the sites assigned."""
+        return self.is_admin or any(site.id == site_id for site in self.sites)
+
+
+class Ban(db.Model):
+    """A commenter refused by email hash and/or IP hash, maybe for a while."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    email_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderator.id", ondelete="SET NULL"), default=None
+    )
+
+
+class Report(db.Model):
+    """A reader's report that a comment is abusive."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved: Mapped[bool] = mapped_column(default=False)
+
+    comment = relationship("Comment", back_populates="reports")
+
+
+class ModerationEvent(db.Model):
+    """The audit log: who did what to which comment, from which status to which."""
+
+    __table_args__ = (sa.Index("ix_event_site_created", "site_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("comment.id", ondelete="SET NULL"), index=True, default=None
+    )
+    thread_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("thread.id", ondelete="SET NULL"), default=None
+    )
+    # None: the automatic rules, a reader, or the command line acted.
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderator.id", ondelete="SET NULL"), default=None
+    )
+    actor: Mapped[str] = mapped_column(sa.String(100), default="system")
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    to_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    moderator = relationship("Moderator")
+    comment = relationship("Comment")
+
+
+class Outbox(db.Model):
+    """A notification waiting to be delivered, written with the change that caused it."""
+
+    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("site.id", ondelete="CASCADE"), default=None
+    )
+    topic: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UsedToken(db.Model):
+    """Single-use links (one-click moderation) that have already been spent."""
+
+    jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _bump_thread_versions(session, _flush_context, _instances):
+    """Advance a thread's version whenever something readers see changes.
+
+    Doing it here, in the flush, means no write path can forget it, and the
+    version moves in the same transaction as the change itself.
+    """
+    touched = {}
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Comment) and obj.thread is not None:
+            touched[id(obj.thread)] = obj.thread
+        elif isinstance(obj, Thread) and obj in session.dirty and session.is_modified(obj):
+            touched[id(obj)] = obj
+    for thread in touched.values():
+        if thread.id is not None and thread not in session.deleted:
+            thread.version = Thread.version + 1

@@ -1,0 +1,284 @@
+"""Sites and threads: finding them, checking origins, and the read path.
+
+Reading a thread is the hot path of the whole service.  It costs one small
+query for the site and the thread's version; the serialized body is cached
+per process keyed by ``(thread id, version)``.  Because every change a reader
+could see advances the version in the same transaction (see models), a cache
+entry can never outlive the data it was built from, in this process or any
+other.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import hashing, urls
+from .errors import APIError
+from .extensions import db
+from .models import Comment, Site, Thread
+
+# Part of every ETag, so a deploy that changes the response shape cannot be
+# answered with a 304 for a body built by the old code.
+FORMAT_VERSION = "1"
+CACHE_SIZE = 1024
+MAX_COUNT_URLS = 100
+
+
+@dataclass
+class ThreadRef:
+    """What one query tells about a site and (maybe) its thread."""
+
+    site_id: int
+    site_key: str
+    origins: list[str]
+    url: str
+    key: str | None
+    thread_id: int | None
+    version: int
+
+    @property
+    def etag(self) -> str:
+        """Strong validator (unquoted) for the thread's public body."""
+        return f"{self.thread_id or 0}-{self.version}-{FORMAT_VERSION}"
+
+
+def get_site(key: str | None) -> Site:
+    """The site with this key, or the contract's 404."""
+    site = db.session.scalar(sa.select(Site).where(Site.key == key)) if key else None
+    if site is None:
+        raise APIError(404, "unknown_site", "No site is registered with this key.")
+    return site
+
+
+def allowed_origin(origins: list[str], origin: str | None) -> bool:
+    """Whether a browser Origin header is one of the site's origins."""
+    if not origin:
+        return False
+    try:
+        return urls.normalize_origin(origin) in origins
+    except urls.InvalidURL:
+        return False
+
+
+def any_site_allows(origin: str | None) -> bool:
+    """For preflights and early errors, before the site is known."""
+    if not origin:
+        return False
+    return any(allowed_origin(row or [], origin) for row in db.session.scalars(sa.select(Site.origins)))
+
+
+def require_origin(origins: list[str], origin: str | None) -> None:
+    """Writes only come from pages of the site itself."""
+    if not allowed_origin(origins, origin):
+        raise APIError(403, "forbidden_origin", "This site does not accept comments from this origin.")
+
+
+def thread_url(origins: list[str], url: str) -> str:
+    """Normalise a thread URL and check that it belongs to the site."""
+    try:
+        normalized = urls.normalize(url)
+    except urls.InvalidURL as exc:
+        raise APIError(400, "invalid", str(exc), {"url": str(exc)}) from exc
+    if urls.origin_of(normalized) not in origins:
+        raise APIError(403, "foreign_url", "This page is not one of the site's pages.")
+    return normalized
+
+
+def lookup(site_key: str | None, url: str | None, key: str | None = None) -> ThreadRef:
+    """Find the site and its thread (by page key or normalised URL) in one query."""
+    if not site_key:
+        raise APIError(400, "invalid", "The site key is required.", {"site": "This field is required."})
+    if not url and not key:
+        raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
+    if key is not None and (len(key) > 200 or any(ord(c) < 32 for c in key)):
+        raise APIError(400, "invalid", "The thread key is not valid.", {"thread": "Not a valid thread key."})
+    match = Thread.key == key if key else Thread.url == sa.bindparam("url")
+    row = db.session.execute(
+        sa.select(Site.id, Site.key, Site.origins, Thread.id, Thread.version, Thread.url)
+        .select_from(Site)
+        .outerjoin(Thread, sa.and_(Thread.site_id == Site.id, match))
+        .where(Site.key == site_key),
+        {"url": _normalized_or_none(url)},
+    ).first()
+    if row is None:
+        raise APIError(404, "unknown_site", "No site is registered with this key.")
+    site_id, key_, origins, thread_id, version, stored_url = row
+    origins = origins or []
+    # Checked even when the thread is found by key: a page elsewhere cannot
+    # read or write a site's thread.
+    normalized = thread_url(origins, url) if url else None
+    return ThreadRef(site_id, key_, origins, stored_url or normalized, key, thread_id, version or 0)
+
+
+def _normalized_or_none(url: str | None) -> str | None:
+    try:
+        return urls.normalize(url) if url else None
+    except urls.InvalidURL:
+        return None
+
+
+class _BodyCache:
+    """A small LRU of serialized thread bodies, keyed by (thread id, version)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            body = self.entries.get(key)
+            if body is not None:
+                self.entries.move_to_end(key)
+            return body
+
+    def put(self, key, body: bytes) -> None:
+        with self.lock:
+            self.entries[key] = body
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_cache = _BodyCache(CACHE_SIZE)
+
+
+def iso(value) -> str | None:
+    """Naive UTC datetime as ISO 8601 with a Z."""
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def public_comment(comment: Comment) -> dict:
+    """The public shape of a comment: never an email or an IP hash."""
+    if comment.status == "deleted":
+        return {
+            "id": comment.id, "parent_id": comment.parent_id, "author": "", "website": None,
+            "avatar": "", "html": "", "created_at": iso(comment.created_at), "edited_at": None,
+            "staff": False, "pinned": False, "deleted": True,
+        }
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "author": comment.author,
+        "website": comment.website,
+        "avatar": hashing.avatar(comment.email_hash, comment.author),
+        "html": comment.html,
+        "created_at": iso(comment.created_at),
+        "edited_at": iso(comment.edited_at),
+        "staff": comment.staff,
+        "pinned": comment.pinned,
+        "deleted": False,
+    }
+
+
+def display_order(comments: list[Comment]) -> list[Comment]:
+    """Approved comments as a depth-first tree walk; deleted ones only as
+    placeholders that still have visible replies.  Pinned roots come first."""
+    children: dict[int | None, list[Comment]] = {}
+    ids = {c.id for c in comments}
+    for comment in comments:
+        parent = comment.parent_id if comment.parent_id in ids else None
+        children.setdefault(parent, []).append(comment)
+    for siblings in children.values():
+        siblings.sort(key=lambda c: (c.created_at, c.id))
+    children.get(None, []).sort(key=lambda c: not c.pinned)  # stable: keeps date order
+
+    visible: dict[int, bool] = {}
+
+    def has_visible(comment: Comment) -> bool:
+        if comment.id not in visible:
+            visible[comment.id] = comment.status == "approved" or any(
+                has_visible(child) for child in children.get(comment.id, [])
+            )
+        return visible[comment.id]
+
+    ordered: list[Comment] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        comment = stack.pop()
+        if not has_visible(comment):
+            continue
+        ordered.append(comment)
+        stack.extend(reversed(children.get(comment.id, [])))
+    return ordered
+
+
+def thread_body(ref: ThreadRef) -> bytes:
+    """The serialized public thread, from the cache when its version matches."""
+    cache_key = (ref.thread_id, ref.version)
+    if ref.thread_id is not None:
+        cached = _cache.get(cache_key)
+        if cached is not None:
+            return cached
+    body = json.dumps(_build(ref), ensure_ascii=False, separators=(",", ":")).encode()
+    if ref.thread_id is not None:
+        _cache.put(cache_key, body)
+    return body
+
+
+def _build(ref: ThreadRef) -> dict:
+    if ref.thread_id is None:
+        return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0},
+                "comments": []}
+    thread = db.session.get(Thread, ref.thread_id)
+    rows = db.session.scalars(
+        sa.select(Comment).where(Comment.thread_id == ref.thread_id, Comment.status.in_(("approved", "deleted")))
+    ).all()
+    ordered = display_order(list(rows))
+    return {
+        "thread": {
+            "id": thread.id, "key": thread.key, "url": thread.url, "title": thread.title,
+            "locked": thread.locked, "count": sum(1 for c in ordered if c.status == "approved"),
+        },
+        "comments": [public_comment(c) for c in ordered],
+    }
+
+
+def counts(site_key: str | None, page_urls: list[str]) -> dict[str, int]:
+    """Approved comment counts for many pages in one query, keyed as given."""
+    if not site_key:
+        raise APIError(400, "invalid", "The site key is required.", {"site": "This field is required."})
+    if len(page_urls) > MAX_COUNT_URLS:
+        raise APIError(400, "invalid", f"At most {MAX_COUNT_URLS} URLs at once.", {"url": "Too many URLs."})
+    site_id = db.session.scalar(sa.select(Site.id).where(Site.key == site_key))
+    if site_id is None:
+        raise APIError(404, "unknown_site", "No site is registered with this key.")
+    normalized = {}
+    for url in page_urls:
+        try:
+            normalized[url] = urls.normalize(url)
+        except urls.InvalidURL as exc:
+            raise APIError(400, "invalid", str(exc), {"url": str(exc)}) from exc
+    found = dict(
+        db.session.execute(
+            sa.select(Thread.url, sa.func.count(Comment.id))
+            .join(Comment, sa.and_(Comment.thread_id == Thread.id, Comment.status == "approved"))
+            .where(Thread.site_id == site_id, Thread.url.in_(set(normalized.values())))
+            .group_by(Thread.url)
+        ).all()
+    ) if normalized else {}
+    return {url: found.get(norm, 0) for url, norm in normalized.items()}
+
+
+def get_or_create(ref: ThreadRef, title: str | None) -> Thread:
+    """The thread to post into, created on the first comment."""
+    if ref.thread_id is not None:
+        thread = db.session.get(Thread, ref.thread_id)
+        if title and not thread.title:
+            thread.title = title
+        return thread
+    thread = Thread(site_id=ref.site_id, url=ref.url, key=ref.key, title=title)
+    db.session.add(thread)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # Another request created it between our read and our write.
+        match = Thread.key == ref.key if ref.key else Thread.url == ref.url
+        thread = db.session.scalar(sa.select(Thread).where(Thread.site_id == ref.site_id, match))
+    return thread

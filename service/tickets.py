@@ -1,0 +1,37 @@
+"""Signed load-time tickets: proof of when a reader opened the thread.
+
+The thread read hands one out in a header; the post sends it back.  A post
+that comes sooner than a person could type, or with no valid ticket, is held
+for a moderator rather than refused.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+SALT = "causerie-ticket"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def issue(site_key: str) -> str:
+    """A ticket for this site, stamped now."""
+    return _serializer().dumps(site_key)
+
+
+def age(ticket: str | None, site_key: str) -> float | None:
+    """Seconds since the ticket was issued for this site, or None if invalid."""
+    if not ticket:
+        return None
+    try:
+        value, stamp = _serializer().loads(ticket, return_timestamp=True)
+    except (BadData, ValueError, TypeError):
+        return None
+    if value != site_key:
+        return None
+    return max(0.0, time.time() - stamp.timestamp())

@@ -1,0 +1,172 @@
+"""Checking what clients send, field by field, before anything is stored.
+
+Every function either returns clean values or raises
+:class:`~service.errors.ValidationError` naming each bad field, so a reader
+sees all their mistakes at once.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, request
+
+from . import urls
+from .errors import APIError, ValidationError
+
+MAX_AUTHOR = 80
+MAX_EMAIL = 254
+MAX_WEBSITE = 500
+MAX_TITLE = 300
+MAX_REASON = 500
+MAX_THREAD_KEY = 200
+# Tab, newline and carriage return are ordinary in text; every other control
+# character (NUL included) is refused rather than silently stored.
+TEXT_CONTROLS_OK = {"\t", "\n", "\r"}
+
+
+def json_object() -> dict:
+    """The request body as a JSON object, or the contract's 415/400 error."""
+    if not request.is_json:
+        raise APIError(415, "not_json", "Send a JSON object with Content-Type: application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise APIError(400, "invalid_encoding", "The body is not valid UTF-8.") from exc
+    except (ValueError, RecursionError) as exc:
+        raise APIError(400, "invalid_json", "The body is not valid JSON.") from exc
+    if not isinstance(payload, dict):
+        raise APIError(400, "invalid_json", "The body must be a JSON object.")
+    return payload
+
+
+def _has_controls(value: str, allowed=frozenset()) -> bool:
+    return any(
+        (unicodedata.category(ch) == "Cc" and ch not in allowed) or unicodedata.category(ch) == "Cs"
+        for ch in value
+    )
+
+
+class Fields:
+    """Collects per-field errors while reading a payload."""
+
+    def __init__(self, payload: dict):
+        self.payload = payload
+        self.errors: dict[str, str] = {}
+
+    def string(self, name: str, *, required=False, max_length: int, multiline=False) -> str | None:
+        """A string field: type, presence, length and control characters checked."""
+        value = self.payload.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.errors[name] = "This field is required."
+            return None
+        if not isinstance(value, str):
+            self.errors[name] = "This field must be a string."
+            return None
+        if _has_controls(value, TEXT_CONTROLS_OK if multiline else frozenset()):
+            self.errors[name] = "This field contains control characters."
+            return None
+        value = value.replace("\r\n", "\n") if multiline else value.strip()
+        if len(value) > max_length:
+            self.errors[name] = f"At most {max_length} characters."
+            return None
+        return value
+
+    def integer(self, name: str) -> int | None:
+        """An optional positive integer id."""
+        value = self.payload.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+            self.errors[name] = "This field must be a positive whole number."
+            return None
+        return value
+
+    def boolean(self, name: str) -> bool:
+        """An optional boolean flag, false when absent."""
+        value = self.payload.get(name, False)
+        if not isinstance(value, bool):
+            self.errors[name] = "This field must be true or false."
+            return False
+        return value
+
+    def email(self, name: str = "email") -> str | None:
+        """An optional email address, syntax only (no DNS lookups)."""
+        value = self.string(name, max_length=MAX_EMAIL)
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            self.errors[name] = "This is not a valid email address."
+            return None
+
+    def web_url(self, name: str, *, required=False, max_length: int) -> str | None:
+        """An http(s) URL (a website or the thread's page)."""
+        value = self.string(name, required=required, max_length=max_length)
+        if value is None:
+            return None
+        try:
+            urls.origin_of(value)
+        except urls.InvalidURL as exc:
+            self.errors[name] = str(exc)
+            return None
+        return value
+
+    def check(self) -> None:
+        """Raise the collected errors, if any."""
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def new_comment(payload: dict) -> dict:
+    """Validate ``POST /api/comments``."""
+    fields = Fields(payload)
+    data = {
+        "site": fields.string("site", required=True, max_length=64),
+        "url": fields.web_url("url", required=True, max_length=urls.MAX_URL_LENGTH),
+        "thread": fields.string("thread", max_length=MAX_THREAD_KEY),
+        "title": fields.string("title", max_length=MAX_TITLE),
+        "parent_id": fields.integer("parent_id"),
+        "author": fields.string("author", required=True, max_length=MAX_AUTHOR),
+        "email": fields.email(),
+        "website": fields.web_url("website", max_length=MAX_WEBSITE),
+        "text": fields.string(
+            "text", required=True, max_length=current_app.config["CAUSERIE_MAX_COMMENT_LENGTH"], multiline=True
+        ),
+        "notify": fields.boolean("notify"),
+        "ticket": fields.string("ticket", max_length=500),
+        "hp": payload.get("hp") if isinstance(payload.get("hp"), str) else "",
+    }
+    if data["notify"] and not data["email"] and "email" not in fields.errors:
+        fields.errors["notify"] = "Give an email address to be told about replies."
+    fields.check()
+    return data
+
+
+def edit_comment(payload: dict) -> dict:
+    """Validate ``PATCH /api/comments/ID``: the text, and optionally name and website."""
+    fields = Fields(payload)
+    data = {
+        "text": fields.string(
+            "text", required=True, max_length=current_app.config["CAUSERIE_MAX_COMMENT_LENGTH"], multiline=True
+        ),
+    }
+    if "author" in payload:
+        data["author"] = fields.string("author", required=True, max_length=MAX_AUTHOR)
+    if "website" in payload:
+        data["website"] = fields.web_url("website", max_length=MAX_WEBSITE)
+    fields.check()
+    return data
+
+
+def report(payload: dict) -> str:
+    """Validate ``POST /api/comments/ID/report``: a reason is required."""
+    fields = Fields(payload)
+    reason = fields.string("reason", required=True, max_length=MAX_REASON, multiline=True)
+    fields.check()
+    return reason

@@ -1,0 +1,167 @@
+"""Shared fixtures: an app on a real database per test, a client, a site.
+
+Every test runs on a fresh SQLite file in ``tmp_path``.  When
+``CAUSERIE_TEST_DATABASE_URL`` names a PostgreSQL server, every database
+test runs a second time there, in a schema of its own that is dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from service import create_app
+from service.extensions import db
+from service.models import Site
+
+ORIGIN = "https://blog.example"
+PG_URL = os.environ.get("CAUSERIE_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("CAUSERIE_TEST_REDIS_URL")
+
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A database of one's own: an SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'causerie.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_app(database_url, tmp_path, **overrides):
+    """An app with test-friendly settings; rate limits high unless a test lowers them."""
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 15}} if database_url.startswith("sqlite") else {},
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "CAUSERIE_RATELIMIT_POST": "1000/minute",
+        "CAUSERIE_RATELIMIT_SITE_POST": "1000/minute",
+        "CAUSERIE_RATELIMIT_EDIT": "1000/minute",
+        "CAUSERIE_RATELIMIT_REPORT": "1000/minute",
+        "CAUSERIE_RATELIMIT_READ": "10000/minute",
+        "CAUSERIE_RATELIMIT_LOGIN": "1000/minute",
+        "CAUSERIE_MIN_SUBMIT_SECONDS": 0,
+        "WTF_CSRF_ENABLED": True,
+    }
+    settings.update(overrides)
+    os.environ.setdefault("CAUSERIE_SECRET_KEY", "test-secret")
+    app = create_app(settings)
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+@pytest.fixture
+def app_settings():
+    """Override in a test module to change settings for every test in it."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_settings):
+    """The application, with its schema created on a fresh database."""
+    app = make_app(database_url, tmp_path, **app_settings)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for tests that call plain functions."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def site(app):
+    """A published-immediately site whose pages live on ORIGIN."""
+    return add_site(app, "blog", mode="post")
+
+
+def add_site(app, key, origins=(ORIGIN,), **fields):
+    """Create a site and return its key."""
+    with app.app_context():
+        db.session.add(Site(key=key, name=key.title(), origins=list(origins), **fields))
+        db.session.commit()
+    return key
+
+
+class Reader:
+    """A reader's browser talking to the API from the site's pages."""
+
+    def __init__(self, client, site_key, origin=ORIGIN, ip="203.0.113.7"):
+        self.client = client
+        self.site = site_key
+        self.origin = origin
+        self.ip = ip
+
+    def _headers(self, token=None, **extra):
+        headers = {"Origin": self.origin, **extra}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def read(self, url=f"{ORIGIN}/post", **params):
+        """GET the thread of ``url``."""
+        return self.client.get("/api/threads", query_string={"site": self.site, "url": url, **params},
+                               headers=self._headers(), environ_base={"REMOTE_ADDR": self.ip})
+
+    def ticket(self, url=f"{ORIGIN}/post"):
+        """A load-time ticket, as the widget gets it with the thread."""
+        return self.read(url).headers["Causerie-Ticket"]
+
+    def post(self, text="Bonjour à tous !", url=f"{ORIGIN}/post", **fields):
+        """POST a comment with a valid ticket; fields override the defaults."""
+        body = {"site": self.site, "url": url, "author": "Camille", "text": text, "ticket": self.ticket(url)}
+        body.update(fields)
+        body = {k: v for k, v in body.items() if v is not None}
+        return self.client.post("/api/comments", json=body, headers=self._headers(),
+                                environ_base={"REMOTE_ADDR": self.ip})
+
+    def patch(self, comment_id, token, **body):
+        """PATCH own comment."""
+        return self.client.patch(f"/api/comments/{comment_id}", json=body, headers=self._headers(token),
+                                 environ_base={"REMOTE_ADDR": self.ip})
+
+    def delete(self, comment_id, token):
+        """DELETE own comment."""
+        return self.client.delete(f"/api/comments/{comment_id}", headers=self._headers(token),
+                                  environ_base={"REMOTE_ADDR": self.ip})
+
+    def report(self, comment_id, reason="Insulting"):
+        """Report a comment."""
+        return self.client.post(f"/api/comments/{comment_id}/report", json={"reason": reason},
+                                headers=self._headers(), environ_base={"REMOTE_ADDR": self.ip})
+
+
+@pytest.fixture
+def reader(client, site):
+    """A reader of the ``blog`` site."""
+    return Reader(client, site)
