@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from . import hashing, urls
 from .errors import APIError
@@ -145,7 +146,9 @@ class _BodyCache:
                 self.entries.popitem(last=False)
 
 
-_cache = _BodyCache(CACHE_SIZE)
+def _cache() -> _BodyCache:
+    # One cache per application (and so per database), never module-wide.
+    return current_app.extensions.setdefault("causerie.thread_cache", _BodyCache(CACHE_SIZE))
 
 
 def iso(value) -> str | None:
@@ -212,12 +215,12 @@ def thread_body(ref: ThreadRef) -> bytes:
     """The serialized public thread, from the cache when its version matches."""
     cache_key = (ref.thread_id, ref.version)
     if ref.thread_id is not None:
-        cached = _cache.get(cache_key)
+        cached = _cache().get(cache_key)
         if cached is not None:
             return cached
     body = json.dumps(_build(ref), ensure_ascii=False, separators=(",", ":")).encode()
     if ref.thread_id is not None:
-        _cache.put(cache_key, body)
+        _cache().put(cache_key, body)
     return body
 
 

@@ -51,7 +51,6 @@ def make_app(database_url, tmp_path, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 15}} if database_url.startswith("sqlite") else {},
         "RATELIMIT_STORAGE_URI": "memory://",
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         "CAUSERIE_RATELIMIT_POST": "1000/minute",
         "CAUSERIE_RATELIMIT_SITE_POST": "1000/minute",
         "CAUSERIE_RATELIMIT_EDIT": "1000/minute",
@@ -133,13 +132,13 @@ class Reader:
         return self.client.get("/api/threads", query_string={"site": self.site, "url": url, **params},
                                headers=self._headers(), environ_base={"REMOTE_ADDR": self.ip})
 
-    def ticket(self, url=f"{ORIGIN}/post"):
-        """A load-time ticket, as the widget gets it with the thread."""
-        return self.read(url).headers["Causerie-Ticket"]
+    def ticket(self):
+        """A load-time ticket, as the widget gets it with the site's thread."""
+        return self.read().headers["Causerie-Ticket"]
 
     def post(self, text="Bonjour à tous !", url=f"{ORIGIN}/post", **fields):
         """POST a comment with a valid ticket; fields override the defaults."""
-        body = {"site": self.site, "url": url, "author": "Camille", "text": text, "ticket": self.ticket(url)}
+        body = {"site": self.site, "url": url, "author": "Camille", "text": text, "ticket": self.ticket()}
         body.update(fields)
         body = {k: v for k, v in body.items() if v is not None}
         return self.client.post("/api/comments", json=body, headers=self._headers(),

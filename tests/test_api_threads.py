@@ -1,0 +1,160 @@
+"""Reading a thread: GET /api/threads."""
+
+import pytest
+
+from service.extensions import db
+from service.models import Comment, Thread
+
+from .conftest import ORIGIN, Reader, add_site
+
+URL = f"{ORIGIN}/post"
+
+
+def set_fields(app, comment_id, **fields):
+    with app.app_context():
+        comment = db.session.get(Comment, comment_id)
+        for name, value in fields.items():
+            setattr(comment, name, value)
+        db.session.commit()
+
+
+def test_unknown_thread_reads_as_empty(reader):
+    body = reader.read(f"{ORIGIN}/new-article").get_json()
+    assert body["comments"] == []
+    assert body["thread"]["count"] == 0
+    assert body["thread"]["url"] == f"{ORIGIN}/new-article"
+
+
+def test_replies_follow_their_parent_in_display_order(reader):
+    first = reader.post("first").get_json()["comment"]["id"]
+    second = reader.post("second").get_json()["comment"]["id"]
+    reply = reader.post("reply to first", parent_id=first).get_json()["comment"]["id"]
+    ids = [c["id"] for c in reader.read().get_json()["comments"]]
+    assert ids == [first, reply, second]
+
+
+def test_pinned_comments_come_first(app, reader):
+    first = reader.post("first").get_json()["comment"]["id"]
+    second = reader.post("second").get_json()["comment"]["id"]
+    set_fields(app, second, pinned=True)
+    comments = reader.read().get_json()["comments"]
+    assert [c["id"] for c in comments] == [second, first]
+    assert comments[0]["pinned"] is True
+
+
+def test_pending_comments_are_not_served(app, reader):
+    comment_id = reader.post("held").get_json()["comment"]["id"]
+    set_fields(app, comment_id, status="pending")
+    assert reader.read().get_json()["comments"] == []
+
+
+def test_email_and_ip_hash_are_never_served(reader):
+    reader.post("hello", email="camille@example.org")
+    raw = reader.read().get_data(as_text=True)
+    assert "camille@example.org" not in raw
+    assert "ip_hash" not in raw and "email" not in raw
+
+
+def test_avatar_is_stable_for_the_same_email(reader):
+    reader.post("one", email="a@example.org")
+    reader.post("two", email="A@Example.org ")
+    avatars = {c["avatar"] for c in reader.read().get_json()["comments"]}
+    assert len(avatars) == 1
+
+
+def test_read_answers_304_to_a_matching_etag(reader):
+    reader.post("hello")
+    first = reader.read()
+    again = reader.client.get("/api/threads", query_string={"site": "blog", "url": URL},
+                              headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_etag_changes_when_a_comment_is_approved(app, reader):
+    comment_id = reader.post("hello").get_json()["comment"]["id"]
+    set_fields(app, comment_id, status="pending")
+    before = reader.read().headers["ETag"]
+    set_fields(app, comment_id, status="approved")
+    after = reader.read()
+    assert after.headers["ETag"] != before
+    assert len(after.get_json()["comments"]) == 1
+
+
+def test_etag_changes_when_the_thread_is_locked(app, reader):
+    reader.post("hello")
+    before = reader.read().headers["ETag"]
+    with app.app_context():
+        db.session.query(Thread).one().locked = True
+        db.session.commit()
+    after = reader.read()
+    assert after.headers["ETag"] != before
+    assert after.get_json()["thread"]["locked"] is True
+
+
+def test_deleted_comment_with_replies_stays_as_a_placeholder(reader):
+    posted = reader.post("parent").get_json()
+    reader.post("reply", parent_id=posted["comment"]["id"])
+    reader.delete(posted["comment"]["id"], posted["edit_token"])
+    comments = reader.read().get_json()["comments"]
+    assert comments[0]["deleted"] is True
+    assert comments[0]["html"] == "" and comments[0]["author"] == ""
+    assert comments[1]["html"] == "<p>reply</p>"
+
+
+def test_deleted_comment_without_replies_disappears(reader):
+    posted = reader.post("alone").get_json()
+    reader.delete(posted["comment"]["id"], posted["edit_token"])
+    assert reader.read().get_json()["comments"] == []
+
+
+def test_url_variants_read_the_same_thread(reader):
+    reader.post("hello")
+    body = reader.read(f"{ORIGIN.upper()}/post/?utm_source=feed#comments").get_json()
+    assert body["thread"]["count"] == 1
+
+
+def test_thread_key_finds_the_thread_whatever_the_url(reader):
+    reader.post("hello", thread="article-42")
+    body = reader.read(f"{ORIGIN}/moved-here", thread="article-42").get_json()
+    assert body["thread"]["key"] == "article-42"
+    assert body["thread"]["count"] == 1
+
+
+def test_read_gives_a_ticket_header(reader):
+    assert reader.read().headers["Causerie-Ticket"]
+
+
+def test_unknown_site_is_404(client):
+    response = client.get("/api/threads", query_string={"site": "nope", "url": URL})
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "unknown_site"
+
+
+def test_missing_site_is_400(client):
+    response = client.get("/api/threads", query_string={"url": URL})
+    assert response.status_code == 400
+    assert "site" in response.get_json()["error"]["fields"]
+
+
+def test_missing_url_is_400(client, site):
+    response = client.get("/api/threads", query_string={"site": site})
+    assert response.status_code == 400
+
+
+def test_a_page_of_another_origin_is_refused(reader):
+    response = reader.read("https://elsewhere.example/post")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "foreign_url"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://blog.example/x", "not a url"])
+def test_a_url_that_is_not_http_is_400(reader, url):
+    assert reader.read(url).status_code == 400
+
+
+def test_each_site_sees_only_its_own_threads(app, client, site):
+    add_site(app, "other", mode="post")
+    Reader(client, site).post("on blog")
+    assert Reader(client, "other").read().get_json()["comments"] == []

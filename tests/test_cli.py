@@ -1,0 +1,70 @@
+"""The causerie command line."""
+
+import pytest
+
+from service.extensions import db
+from service.models import Moderator, Site
+
+
+@pytest.fixture
+def cli(app):
+    return app.test_cli_runner()
+
+
+def test_sites_add_registers_a_site_with_normalised_origins(app, cli):
+    result = cli.invoke(args=["sites", "add", "myblog", "--origin", "https://Blog.Example.org/", "--mode", "pre"])
+    assert result.exit_code == 0, result.output
+    assert 'data-site="myblog"' in result.output
+    with app.app_context():
+        site = db.session.query(Site).filter_by(key="myblog").one()
+        assert (site.origins, site.mode) == (["https://blog.example.org"], "pre")
+
+
+def test_sites_add_refuses_a_duplicate_key(cli):
+    cli.invoke(args=["sites", "add", "dup", "--origin", "https://a.example"])
+    result = cli.invoke(args=["sites", "add", "dup", "--origin", "https://a.example"])
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+
+
+def test_sites_add_refuses_an_origin_that_is_not_http(cli):
+    result = cli.invoke(args=["sites", "add", "bad", "--origin", "ftp://a.example"])
+    assert result.exit_code != 0
+
+
+def test_sites_add_refuses_an_unknown_mode(cli):
+    assert cli.invoke(args=["sites", "add", "m", "--origin", "https://a.example", "--mode", "never"]).exit_code != 0
+
+
+def test_sites_list_shows_origins_modes_and_counts(cli, reader):
+    reader.post("hello")
+    result = cli.invoke(args=["sites", "list"])
+    assert "blog\tpost\t1 comments\thttps://blog.example" in result.output
+
+
+def test_moderators_add_hashes_the_password_from_stdin(app, cli, site):
+    result = cli.invoke(args=["moderators", "add", "Mod@Example.org", "--site", site, "--password-stdin"],
+                        input="correct horse battery\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        moderator = db.session.query(Moderator).one()
+        assert moderator.email == "mod@example.org"
+        assert moderator.password_hash.startswith(("scrypt:", "pbkdf2:"))
+        assert [s.key for s in moderator.sites] == [site]
+
+
+def test_moderators_add_needs_a_site_or_admin(cli):
+    result = cli.invoke(args=["moderators", "add", "a@example.org", "--password-stdin"], input="longenough\n")
+    assert result.exit_code != 0
+
+
+def test_moderators_add_refuses_a_short_password(cli):
+    result = cli.invoke(args=["moderators", "add", "a@example.org", "--admin", "--password-stdin"], input="short\n")
+    assert result.exit_code != 0
+    assert "8 characters" in result.output
+
+
+def test_moderators_add_refuses_an_unknown_site(cli):
+    result = cli.invoke(args=["moderators", "add", "a@example.org", "--site", "nope", "--password-stdin"],
+                        input="longenough\n")
+    assert "No site" in result.output

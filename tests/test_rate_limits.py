@@ -1,0 +1,88 @@
+"""Rate limits: per client address on writes, looser on reads, shared storage."""
+
+import random
+
+import pytest
+
+from .conftest import REDIS_URL, ORIGIN, Reader, add_site, make_app
+
+STORAGES = ["memory://"] + ([REDIS_URL] if REDIS_URL else [])
+
+
+def fresh_ip():
+    """A client address no earlier run has used: Redis counters outlive a test."""
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+@pytest.fixture(params=STORAGES)
+def app_settings(request):
+    return {"RATELIMIT_STORAGE_URI": request.param, "CAUSERIE_RATELIMIT_POST": "3/minute",
+            "CAUSERIE_RATELIMIT_READ": "5/minute", "CAUSERIE_RATELIMIT_EDIT": "2/minute",
+            "CAUSERIE_RATELIMIT_REPORT": "2/minute"}
+
+
+def test_posting_past_the_limit_is_429_with_retry_after(client, site):
+    ip = fresh_ip()
+    reader = Reader(client, site, ip=ip)
+    ticket = reader.ticket()
+    body = {"site": site, "url": f"{ORIGIN}/post", "author": "A", "ticket": ticket}
+    codes = [client.post("/api/comments", json={**body, "text": f"n{i}"}, headers={"Origin": ORIGIN},
+                         environ_base={"REMOTE_ADDR": ip}).status_code for i in range(4)]
+    assert codes == [201, 201, 201, 429]
+    response = client.post("/api/comments", json={**body, "text": "again"}, headers={"Origin": ORIGIN},
+                           environ_base={"REMOTE_ADDR": ip})
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def test_another_address_is_served_while_one_is_limited(client, site):
+    noisy, quiet = Reader(client, site, ip=fresh_ip()), Reader(client, site, ip=fresh_ip())
+    body = {"site": site, "url": f"{ORIGIN}/post", "author": "A", "text": "x"}
+    for i in range(4):
+        client.post("/api/comments", json={**body, "text": f"x{i}"}, headers={"Origin": ORIGIN},
+                    environ_base={"REMOTE_ADDR": noisy.ip})
+    response = client.post("/api/comments", json=body, headers={"Origin": ORIGIN},
+                           environ_base={"REMOTE_ADDR": quiet.ip})
+    assert response.status_code == 201
+
+
+def test_reads_have_their_own_limit(client, site):
+    reader = Reader(client, site, ip=fresh_ip())
+    codes = [reader.read().status_code for _ in range(6)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429
+
+
+def test_reports_are_limited(client, site):
+    reader = Reader(client, site, ip=fresh_ip())
+    codes = [reader.report(1).status_code for _ in range(3)]
+    assert codes[-1] == 429
+
+
+def test_the_site_wide_limit_holds_across_addresses(app, database_url, tmp_path):
+    app = make_app(database_url, tmp_path, CAUSERIE_RATELIMIT_SITE_POST="2/minute")
+    client = app.test_client()
+    busy = add_site(app, f"busy-{random.randrange(10**9)}", mode="post")
+    codes = [Reader(client, busy, ip=fresh_ip()).post(f"text {i}").status_code for i in range(3)]
+    assert codes == [201, 201, 429]
+
+
+def test_client_address_comes_from_the_trusted_proxy(database_url, tmp_path):
+    app = make_app(database_url, tmp_path, CAUSERIE_RATELIMIT_POST="1/minute", CAUSERIE_TRUSTED_PROXIES=1)
+    client = app.test_client()
+    add_site(app, "proxied", mode="post")
+
+    def post(forwarded):
+        return client.post("/api/comments", json={"site": "proxied", "url": f"{ORIGIN}/p", "author": "A",
+                                                  "text": f"from {forwarded}"},
+                           headers={"Origin": ORIGIN, "X-Forwarded-For": forwarded})
+
+    assert post("192.0.2.1").status_code == 201
+    assert post("192.0.2.2").status_code == 201
+    assert post("192.0.2.1").status_code == 429
+
+
+def test_without_trusted_proxies_forwarded_for_is_ignored(client, site):
+    body = {"site": site, "url": f"{ORIGIN}/p", "author": "A"}
+    codes = [client.post("/api/comments", json={**body, "text": f"t{i}"},
+                         headers={"Origin": ORIGIN, "X-Forwarded-For": f"192.0.2.{i}"}).status_code for i in range(4)]
+    assert codes[-1] == 429

@@ -1,0 +1,107 @@
+"""The sanitizer: Markdown in, allowlisted HTML out, whatever a reader types."""
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from service.sanitize import ALLOWED_TAGS, clean_html, render
+
+DATA = Path(__file__).parent / "data"
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+
+class _Audit(HTMLParser):
+    """Collects every tag and attribute of a fragment."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attrs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend((tag, name, value or "") for name, value in attrs)
+
+
+def assert_safe(html: str) -> None:
+    audit = _Audit()
+    audit.feed(html)
+    assert set(audit.tags) <= ALLOWED_TAGS, html
+    for tag, name, value in audit.attrs:
+        assert not name.startswith("on"), html
+        assert name in {"href", "title", "rel", "start"}, html
+        if name == "href":
+            assert value.lower().startswith(SAFE_SCHEMES), html
+
+
+def xss_vectors():
+    return [line for line in (DATA / "xss_payloads.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_corpus_vector_renders_to_allowlisted_html():
+    vectors = xss_vectors()
+    assert len(vectors) > 3000
+    for vector in vectors:
+        assert_safe(render(vector))
+        assert_safe(clean_html(vector))
+
+
+@pytest.mark.parametrize("text", [
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x](&#106;avascript:alert(1))",
+    "[x](java\tscript:alert(1))",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[x](vbscript:msgbox(1))",
+    "<javascript:alert(1)>",
+    "[[a](javascript:alert(1))](https://ok.example)",
+    "[a]: javascript:alert(1)\n\n[a]",
+    "![x](javascript:alert(1))",
+    '<svg onload="alert(1)">',
+    "<style>body{display:none}</style>",
+    '<a href="http://x" onclick="alert(1)">x</a>',
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<scr<script>ipt>alert(1)</script>",
+])
+def test_link_and_markup_tricks_leave_nothing_executable(text):
+    assert_safe(render(text))
+
+
+def test_javascript_link_is_not_a_link():
+    assert "<a" not in render("[x](javascript:alert(1))")
+
+
+def test_raw_html_is_shown_as_text():
+    assert render("<b>bold</b>") == "<p>&lt;b&gt;bold&lt;/b&gt;</p>"
+
+
+def test_markdown_basics_are_kept():
+    html = render("*em* **strong** `code` ~~gone~~\n\n> quoted\n\n- one\n- two")
+    for tag in ("<em>", "<strong>", "<code>", "<s>", "<blockquote>", "<ul>", "<li>"):
+        assert tag in html
+
+
+def test_bare_urls_become_links_with_rel():
+    html = render("see https://example.org/page")
+    assert '<a href="https://example.org/page" rel="nofollow ugc noopener">' in html
+
+
+def test_written_links_get_the_same_rel():
+    assert 'rel="nofollow ugc noopener"' in render("[site](https://example.org)")
+
+
+def test_images_are_not_rendered():
+    assert "<img" not in render("![pic](https://tracker.example/pixel.png)")
+
+
+def test_line_breaks_are_kept():
+    assert "<br" in render("line one\nline two")
+
+
+def test_french_typography_survives():
+    text = "« C’est l’été » — déjà 🎉"
+    assert text in render(text)
+
+
+def test_code_blocks_are_not_linkified():
+    assert "<a" not in render("```\nhttps://example.org\n```")
