@@ -76,7 +76,7 @@ def load(instance_path: str | os.PathLike) -> dict:
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "RATELIMIT_KEY_PREFIX": "causerie",
+        "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "causerie"),
         "CAUSERIE_RATELIMIT_POST": _env("RATELIMIT_POST", "5/minute;60/day"),
         "CAUSERIE_RATELIMIT_SITE_POST": _env("RATELIMIT_SITE_POST", "120/minute"),
         "CAUSERIE_RATELIMIT_EDIT": _env("RATELIMIT_EDIT", "20/minute"),
