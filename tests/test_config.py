@@ -1,0 +1,68 @@
+"""Settings come from the environment, with safe defaults."""
+
+import os
+import stat
+
+import pytest
+
+import config
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("CAUSERIE_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(clean_env, tmp_path):
+    assert config.load(tmp_path)["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'causerie.db'}"
+
+
+def test_secret_key_is_generated_once_and_kept(clean_env, tmp_path):
+    first = config.load(tmp_path)["SECRET_KEY"]
+    second = config.load(tmp_path)["SECRET_KEY"]
+    assert first == second and len(first) > 40
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+def test_secret_key_from_the_environment_wins(clean_env, tmp_path):
+    clean_env.setenv("CAUSERIE_SECRET_KEY", "from-env")
+    assert config.load(tmp_path)["SECRET_KEY"] == "from-env"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_rate_limit_storage_defaults_to_memory(clean_env, tmp_path):
+    assert config.load(tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_settings_are_read_from_the_environment(clean_env, tmp_path):
+    clean_env.setenv("CAUSERIE_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    clean_env.setenv("CAUSERIE_EDIT_WINDOW", "60")
+    clean_env.setenv("CAUSERIE_TRUSTED_PROXIES", "2")
+    clean_env.setenv("CAUSERIE_MAX_REQUEST_SIZE", "1000")
+    settings = config.load(tmp_path)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert (settings["CAUSERIE_EDIT_WINDOW"], settings["CAUSERIE_TRUSTED_PROXIES"]) == (60, 2)
+    assert settings["MAX_CONTENT_LENGTH"] == 1000
+
+
+def test_a_number_that_is_not_a_number_is_a_clear_error(clean_env, tmp_path):
+    clean_env.setenv("CAUSERIE_EDIT_WINDOW", "ten minutes")
+    with pytest.raises(RuntimeError, match="CAUSERIE_EDIT_WINDOW"):
+        config.load(tmp_path)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_runs_in_wal_mode(app):
+    from service.extensions import db
+
+    with app.app_context():
+        assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
