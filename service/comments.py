@@ -16,6 +16,7 @@ from flask import current_app
 
 from . import audit, hashing, notify, rules, sanitize, threads, tickets
 from .errors import APIError, ValidationError
+from .validation import MAX_ID
 from .extensions import db
 from .models import Comment, Report, Site, utcnow
 
@@ -69,7 +70,10 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     if status == "refuse":
         raise APIError(403, "banned", "You cannot comment on this site.")
 
-    thread = thread or threads.get_or_create(ref, data["title"])
+    if thread is None:
+        thread = threads.get_or_create(ref, data["title"])
+    elif data["title"] and not thread.title:
+        thread.title = data["title"]
     token, token_hash = hashing.new_token()
     comment = Comment(
         site_id=site.id,
@@ -98,15 +102,20 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
 def _parent(thread, parent_id: int | None) -> Comment | None:
     if parent_id is None:
         return None
-    parent = db.session.get(Comment, parent_id)
+    parent = find(parent_id)
     if parent is None or thread is None or parent.thread_id != thread.id or parent.status != "approved":
         raise ValidationError({"parent_id": "You can only reply to a published comment of this thread."})
     return parent
 
 
+def find(comment_id: int) -> Comment | None:
+    """The comment with this id, or None (also for ids no database row can have)."""
+    return db.session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
+
+
 def owned(comment_id: int, token: str | None) -> Comment:
     """The comment, if ``token`` is its edit token; 404 or 403 otherwise."""
-    comment = db.session.get(Comment, comment_id)
+    comment = find(comment_id)
     if comment is None or comment.edit_token_hash is None:
         raise APIError(404, "comment_not_found", "There is no such comment.")
     if not token or not hmac.compare_digest(hashing.token_hash(token), comment.edit_token_hash):
@@ -167,7 +176,7 @@ def delete(comment: Comment, origin: str | None) -> None:
 
 def report(comment_id: int, origin: str | None, reason: str, client_ip: str | None) -> None:
     """A reader reports a published comment; enough reports send it back to the queue."""
-    comment = db.session.get(Comment, comment_id)
+    comment = find(comment_id)
     if comment is None or comment.status != "approved":
         raise APIError(404, "comment_not_found", "There is no such comment.")
     threads.require_origin(comment.site.origins or [], origin)

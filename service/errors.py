@@ -11,9 +11,10 @@ import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import limiter
+from .extensions import db, limiter
 
 
 class APIError(Exception):
@@ -87,6 +88,17 @@ def register(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(exc: OperationalError):
+        # A database that is down or locked past the busy timeout is a
+        # temporary condition: say so, and let the client retry.
+        db.session.rollback()
+        app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path, exc)
+        message = "The service is busy; nothing was stored, please try again."
+        if _wants_html():
+            return render_template("error.html", status=503, code="unavailable", message=message), 503
+        return error_response(503, "unavailable", message, headers={"Retry-After": "2"})
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc):

@@ -90,10 +90,18 @@ def thread_url(origins: list[str], url: str) -> str:
     return normalized
 
 
-def lookup(site_key: str | None, url: str | None, key: str | None = None) -> ThreadRef:
-    """Find the site and its thread (by page key or normalised URL) in one query."""
-    if not site_key:
+def site_key(value: str | None) -> str:
+    """A site key from a query string, checked before it reaches the database."""
+    if not value:
         raise APIError(400, "invalid", "The site key is required.", {"site": "This field is required."})
+    if len(value) > 64 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise APIError(404, "unknown_site", "No site is registered with this key.")
+    return value
+
+
+def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadRef:
+    """Find the site and its thread (by page key or normalised URL) in one query."""
+    site = site_key(site)
     if not url and not key:
         raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
     if key is not None and (len(key) > 200 or any(ord(c) < 32 for c in key)):
@@ -103,7 +111,7 @@ def lookup(site_key: str | None, url: str | None, key: str | None = None) -> Thr
         sa.select(Site.id, Site.key, Site.origins, Thread.id, Thread.version, Thread.url)
         .select_from(Site)
         .outerjoin(Thread, sa.and_(Thread.site_id == Site.id, match))
-        .where(Site.key == site_key),
+        .where(Site.key == site),
         {"url": _normalized_or_none(url)},
     ).first()
     if row is None:
@@ -242,13 +250,12 @@ def _build(ref: ThreadRef) -> dict:
     }
 
 
-def counts(site_key: str | None, page_urls: list[str]) -> dict[str, int]:
+def counts(site: str | None, page_urls: list[str]) -> dict[str, int]:
     """Approved comment counts for many pages in one query, keyed as given."""
-    if not site_key:
-        raise APIError(400, "invalid", "The site key is required.", {"site": "This field is required."})
+    site = site_key(site)
     if len(page_urls) > MAX_COUNT_URLS:
         raise APIError(400, "invalid", f"At most {MAX_COUNT_URLS} URLs at once.", {"url": "Too many URLs."})
-    site_id = db.session.scalar(sa.select(Site.id).where(Site.key == site_key))
+    site_id = db.session.scalar(sa.select(Site.id).where(Site.key == site))
     if site_id is None:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
     normalized = {}
@@ -275,13 +282,23 @@ def get_or_create(ref: ThreadRef, title: str | None) -> Thread:
         if title and not thread.title:
             thread.title = title
         return thread
+    if ref.key:
+        # A page that starts naming its thread keeps the comments it already has.
+        by_url = db.session.scalar(sa.select(Thread).where(Thread.site_id == ref.site_id, Thread.url == ref.url))
+        if by_url is not None:
+            if by_url.key is not None:
+                raise APIError(409, "thread_conflict", "This page already belongs to another thread key.")
+            by_url.key = ref.key
+            return by_url
     thread = Thread(site_id=ref.site_id, url=ref.url, key=ref.key, title=title)
-    db.session.add(thread)
     try:
         with db.session.begin_nested():
+            db.session.add(thread)
             db.session.flush()
     except sa.exc.IntegrityError:
         # Another request created it between our read and our write.
         match = Thread.key == ref.key if ref.key else Thread.url == ref.url
         thread = db.session.scalar(sa.select(Thread).where(Thread.site_id == ref.site_id, match))
+        if thread is None:
+            raise APIError(409, "thread_conflict", "This page already belongs to another thread key.") from None
     return thread

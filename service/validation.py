@@ -22,6 +22,8 @@ MAX_WEBSITE = 500
 MAX_TITLE = 300
 MAX_REASON = 500
 MAX_THREAD_KEY = 200
+# Ids are 32-bit integers on PostgreSQL; larger ones cannot name anything.
+MAX_ID = 2**31 - 1
 # Tab, newline and carriage return are ordinary in text; every other control
 # character (NUL included) is refused rather than silently stored.
 TEXT_CONTROLS_OK = {"\t", "\n", "\r"}
@@ -81,7 +83,7 @@ class Fields:
         value = self.payload.get(name)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
             self.errors[name] = "This field must be a positive whole number."
             return None
         return value

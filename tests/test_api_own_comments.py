@@ -130,3 +130,23 @@ def test_owner_is_told_spam_as_rejected(app, reader, posted):
 def test_someone_else_cannot_check_a_comment(reader, posted):
     response = reader.client.get(f"/api/comments/{posted['comment']['id']}", headers={"Authorization": "Bearer x"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("comment_id", [2**31, 10**30])
+def test_ids_beyond_the_database_range_are_404(reader, comment_id):
+    assert reader.patch(comment_id, "token", text="x").status_code == 404
+    assert reader.report(comment_id).status_code == 404
+
+
+def test_database_outage_is_a_503_not_a_500(app, reader, monkeypatch):
+    import sqlalchemy as sa
+
+    from service import threads
+
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(threads, "lookup", broken)
+    response = reader.read()
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"

@@ -81,6 +81,10 @@ def test_reply_to_a_missing_comment_is_refused(reader):
     assert reader.post("reply", parent_id=999999).status_code == 400
 
 
+def test_parent_id_beyond_the_database_range_is_400(reader):
+    assert "parent_id" in reader.post("reply", parent_id=2**31).get_json()["error"]["fields"]
+
+
 def test_locked_thread_refuses_comments(app, reader):
     reader.post("first")
     with app.app_context():

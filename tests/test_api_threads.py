@@ -158,3 +158,29 @@ def test_each_site_sees_only_its_own_threads(app, client, site):
     add_site(app, "other", mode="post")
     Reader(client, site).post("on blog")
     assert Reader(client, "other").read().get_json()["comments"] == []
+
+
+@pytest.mark.parametrize("site_key", ["bl\x00og", "x" * 65, "\x7f"])
+def test_a_site_key_no_site_can_have_is_404(client, site_key):
+    response = client.get("/api/threads", query_string={"site": site_key, "url": URL})
+    assert response.status_code == 404
+
+
+def test_a_page_starting_to_name_its_thread_keeps_its_comments(reader):
+    reader.post("before the key")
+    response = reader.post("after the key", thread="article-7")
+    assert response.status_code == 201
+    assert reader.read(thread="article-7").get_json()["thread"]["count"] == 2
+
+
+def test_a_page_cannot_belong_to_two_thread_keys(reader):
+    reader.post("first", thread="one")
+    response = reader.post("second", thread="two")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "thread_conflict"
+
+
+def test_title_is_filled_in_by_a_later_post(app, reader):
+    reader.post("no title yet")
+    reader.post("with a title", title="Les pièges")
+    assert reader.read().get_json()["thread"]["title"] == "Les pièges"
