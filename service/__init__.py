@@ -40,6 +40,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
 
+    from . import feeds
+
+    app.register_blueprint(feeds.bp)
+
+    from . import i18n, moderation, security
+
+    security.init_app(app)
+    i18n.init_app(app)
+    app.register_blueprint(moderation.bp)
+
+    from . import demo, widget
+
+    app.register_blueprint(widget.bp)
+    app.register_blueprint(demo.bp)
+
     from . import cli
 
     cli.register(app)

@@ -121,7 +121,11 @@ def demo_command():
     click.echo(f"Demo site {site.key!r} ready: open {current_app.config['CAUSERIE_PUBLIC_URL']}/demo")
 
 
-COMMANDS = (init_command, sites_group, moderators_group, demo_command)
+from .worker import worker_command  # noqa: E402 - the worker lives with the notifications
+
+from .porting.cli import COMMANDS as PORTING_COMMANDS  # noqa: E402 - import, export
+
+COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:

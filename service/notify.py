@@ -1,19 +1,376 @@
-"""Notifications go through the outbox, written with the change that causes them."""
+"""Notifications, through an outbox written with the change that causes them.
+
+:func:`enqueue` runs inside the write path's transaction and only adds rows:
+a notification exists if and only if the change it announces was committed,
+and a reader's post never waits for a mail server.  Each row is one delivery
+(one email to one address, or one webhook call), so a failure retries only
+what failed.  :func:`run_once` (the ``causerie worker`` command) claims due
+rows, delivers them and, on failure, retries with exponential backoff; a dead
+SMTP server delays mail, it loses none.
+
+Channels:
+
+``moderators``  an email per held or reported comment (site digest "instant")
+``digest``      an hourly or daily summary of what is waiting
+``reply``       tells a commenter who asked for it that someone answered
+``webhook``     a signed JSON POST for new and moderated comments
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+
+from . import hashing, links, mailer
 from .extensions import db
-from .models import Comment, Outbox
+from .models import Comment, ModerationEvent, Moderator, Outbox, Site, moderator_sites, utcnow
+
+MODERATOR_TOPICS = ("comment.created", "comment.reported")
+WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")
+DIGEST_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+MAX_ATTEMPTS = 15
+FIRST_RETRY = 60  # seconds; doubles on each failure
+MAX_RETRY = 6 * 3600
+LEASE = timedelta(minutes=5)
+DIGEST_LIMIT = 50
+WEBHOOK_TIMEOUT = 10
+SIGNATURE_HEADER = "Causerie-Signature"
 
 
-def enqueue(topic: str, comment: Comment, **extra) -> Outbox:
-    """Queue ``topic`` (``comment.created``, ``comment.moderated`` ...) for delivery.
+class PermanentError(Exception):
+    """A delivery that can never succeed (unknown channel): not retried."""
 
-    The row is part of the caller's transaction, so a notification exists if
-    and only if the change it announces was committed.
+
+# --------------------------------------------------------------------- enqueue
+
+
+def enqueue(topic: str, comment: Comment, **extra) -> list[Outbox]:
+    """Queue the deliveries ``topic`` (``comment.created``, ``comment.moderated`` ...) calls for.
+
+    The rows are part of the caller's transaction.
     """
     if comment.id is None:
         db.session.flush()
-    entry = Outbox(site_id=comment.site_id, topic=topic, payload={"comment_id": comment.id, **extra})
-    db.session.add(entry)
-    return entry
+    site = comment.site or db.session.get(Site, comment.site_id)
+    base = {"comment_id": comment.id, "event": topic, **extra}
+    entries: list[Outbox] = []
+
+    def add(channel: str, **more) -> None:
+        entries.append(Outbox(site_id=site.id, topic=topic, payload={**base, "channel": channel, **more}))
+
+    if topic in MODERATOR_TOPICS and comment.status == "pending" and site.digest == "instant" and mailer.configured():
+        for address in recipients(site):
+            add("moderators", to=address)
+    if topic in WEBHOOK_TOPICS and site.webhook_url:
+        add("webhook")
+    if topic in ("comment.created", "comment.moderated") and _reply_to_notify(comment) and mailer.configured():
+        add("reply")
+    db.session.add_all(entries)
+    return entries
+
+
+def recipients(site: Site) -> list[str]:
+    """Who hears about held comments: the site's addresses, else its moderators."""
+    if site.notify_emails:
+        return sorted({e.strip().lower() for e in site.notify_emails if e and "@" in e})
+    return list(db.session.scalars(
+        sa.select(Moderator.email).join(moderator_sites, moderator_sites.c.moderator_id == Moderator.id)
+        .where(moderator_sites.c.site_id == site.id).order_by(Moderator.email)
+    ))
+
+
+def _reply_to_notify(comment: Comment) -> Comment | None:
+    """The parent whose author asked to hear about this reply, on its first publication only."""
+    if comment.status != "approved" or comment.parent_id is None:
+        return None
+    parent = comment.parent or db.session.get(Comment, comment.parent_id)
+    if parent is None or not parent.notify or not parent.email or parent.status != "approved":
+        return None
+    if parent.email_hash and parent.email_hash == comment.email_hash:
+        return None  # nobody needs telling that they answered themselves
+    approvals = db.session.scalar(
+        sa.select(sa.func.count(ModerationEvent.id))
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved")
+    )
+    # A comment approved, rejected and approved again has been announced already.
+    return parent if approvals <= 1 else None
+
+
+# --------------------------------------------------------------------- worker
+
+
+@dataclass
+class RunResult:
+    """What one pass of the worker did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    digests: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after ``attempts`` failures: 1, 2, 4 ... minutes, at most 6 hours."""
+    return timedelta(seconds=min(FIRST_RETRY * 2 ** max(0, attempts - 1), MAX_RETRY))
+
+
+def run_once(now: datetime | None = None, batch: int = 100) -> RunResult:
+    """Schedule due digests, then deliver every due outbox row once."""
+    now = now or utcnow()
+    result = RunResult(digests=schedule_digests(now))
+    due = db.session.scalars(
+        sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at, Outbox.id).limit(batch)
+    ).all()
+    db.session.commit()
+    for entry_id in due:
+        if not _claim(entry_id, now):
+            continue  # another worker has it
+        entry = db.session.get(Outbox, entry_id)
+        try:
+            deliver(entry)
+        except PermanentError as exc:
+            entry.status, entry.last_error = "failed", str(exc)[:2000]
+            result.failed += 1
+        except Exception as exc:  # noqa: BLE001 - any failure of a delivery is retried later
+            db.session.rollback()
+            entry = db.session.get(Outbox, entry_id)
+            entry.attempts += 1
+            entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if entry.attempts >= MAX_ATTEMPTS:
+                entry.status = "failed"
+                result.failed += 1
+                current_app.logger.error("Outbox %s failed for good: %s", entry.id, entry.last_error)
+            else:
+                entry.next_attempt_at = now + backoff(entry.attempts)
+                result.retried += 1
+                current_app.logger.warning("Outbox %s will be retried: %s", entry.id, entry.last_error)
+        else:
+            entry.status, entry.sent_at, entry.last_error = "sent", utcnow(), None
+            result.sent += 1
+        db.session.commit()
+    return result
+
+
+def _claim(entry_id: int, now: datetime) -> bool:
+    """Take a lease on a row so that parallel workers never send it twice.
+
+    A worker that dies mid-delivery leaves the lease to expire, and the row
+    is tried again.
+    """
+    claimed = db.session.execute(
+        sa.update(Outbox)
+        .where(Outbox.id == entry_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def retry_failed() -> int:
+    """Put every failed delivery back in the queue (after fixing the mail server, say)."""
+    count = db.session.execute(
+        sa.update(Outbox).where(Outbox.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+def pending_count() -> int:
+    """Deliveries still waiting, for the command line and the UI."""
+    return db.session.scalar(sa.select(sa.func.count(Outbox.id)).where(Outbox.status == "pending"))
+
+
+def schedule_digests(now: datetime) -> int:
+    """Queue the hourly and daily digests that are due; return how many emails were queued."""
+    if not mailer.configured():
+        return 0
+    queued = 0
+    for site in db.session.scalars(sa.select(Site).where(Site.digest.in_(tuple(DIGEST_PERIODS)))).all():
+        since = site.last_digest_at
+        if since is not None and now - since < DIGEST_PERIODS[site.digest]:
+            continue
+        # The conditional update makes one worker (of many) the one that sends it.
+        taken = db.session.execute(
+            sa.update(Site).where(Site.id == site.id,
+                                  Site.last_digest_at.is_(None) if since is None else Site.last_digest_at == since)
+            .values(last_digest_at=now)
+        ).rowcount
+        if taken != 1:
+            db.session.rollback()
+            continue
+        waiting = db.session.scalar(_held_query(site.id, since, now).with_only_columns(sa.func.count(Comment.id)))
+        if waiting:
+            for address in recipients(site):
+                db.session.add(Outbox(site_id=site.id, topic="digest", payload={
+                    "channel": "digest", "to": address, "since": since.isoformat() if since else None,
+                    "until": now.isoformat()}))
+                queued += 1
+        db.session.commit()
+    return queued
+
+
+def _held_query(site_id: int, since: datetime | None, until: datetime):
+    query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == "pending",
+                                     Comment.created_at <= until)
+    return query.where(Comment.created_at > since) if since else query
+
+
+# --------------------------------------------------------------------- deliveries
+
+
+def deliver(entry: Outbox) -> None:
+    """Perform one delivery; raise to have it retried."""
+    channel = entry.payload.get("channel")
+    handler = {"moderators": _email_moderator, "digest": _email_digest, "reply": _email_reply,
+               "webhook": _post_webhook}.get(channel)
+    if handler is None:
+        raise PermanentError(f"unknown channel {channel!r}")
+    handler(entry)
+
+
+def _comment(entry: Outbox) -> Comment | None:
+    comment_id = entry.payload.get("comment_id")
+    return db.session.get(Comment, comment_id) if isinstance(comment_id, int) else None
+
+
+def _queue_url(comment: Comment | None = None) -> str:
+    base = current_app.config["CAUSERIE_PUBLIC_URL"] + "/moderate/"
+    return f"{base}comments/{comment.id}" if comment else base
+
+
+def _email_moderator(entry: Outbox) -> None:
+    comment = _comment(entry)
+    if comment is None or comment.status != "pending":
+        return  # decided before the mail went out: nothing left to ask
+    address = entry.payload["to"]
+    body = render_template(
+        "moderation/email/held.txt", comment=comment, site=comment.site, event=entry.topic,
+        links=links.moderation_links(comment.id, address), queue_url=_queue_url(comment),
+        reports=[r for r in comment.reports if not r.resolved],
+    )
+    what = "Reported" if entry.topic == "comment.reported" else "Held"
+    subject = f"[{comment.site.name or comment.site.key}] {what}: {comment.author or 'Anonymous'} on {_title(comment)}"
+    mailer.send(mailer.build(address, subject, body))
+
+
+def _email_digest(entry: Outbox) -> None:
+    site = db.session.get(Site, entry.site_id)
+    if site is None:
+        return
+    since = datetime.fromisoformat(entry.payload["since"]) if entry.payload.get("since") else None
+    until = datetime.fromisoformat(entry.payload["until"])
+    held = db.session.scalars(_held_query(site.id, since, until).order_by(Comment.created_at)
+                              .limit(DIGEST_LIMIT)).all()
+    if not held:
+        return  # all decided meanwhile
+    backlog = db.session.scalar(sa.select(sa.func.count(Comment.id))
+                                .where(Comment.site_id == site.id, Comment.status == "pending"))
+    address = entry.payload["to"]
+    items = [(c, links.moderation_links(c.id, address)) for c in held]
+    body = render_template("moderation/email/digest.txt", site=site, items=items, backlog=backlog,
+                           queue_url=_queue_url(), more=max(0, backlog - len(held)))
+    subject = f"[{site.name or site.key}] {len(held)} comment{'s' if len(held) != 1 else ''} waiting"
+    mailer.send(mailer.build(address, subject, body))
+
+
+def _email_reply(entry: Outbox) -> None:
+    reply = _comment(entry)
+    parent = _reply_to_notify(reply) if reply is not None else None
+    # Checked again at delivery: the reply may have been removed, or the
+    # author may have unsubscribed, since it was queued.
+    if reply is None or reply.status != "approved" or parent is None:
+        return
+    unsubscribe = links.unsubscribe_link(parent.id)
+    body = render_template("moderation/email/reply.txt", reply=reply, parent=parent, site=reply.site,
+                           url=reply.thread.url, unsubscribe=unsubscribe)
+    headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    subject = f"{reply.author or 'Someone'} replied to you on {_title(reply)}"
+    mailer.send(mailer.build(parent.email, subject, body, headers))
+
+
+def _title(comment: Comment) -> str:
+    return comment.thread.title or comment.thread.url
+
+
+def unsubscribe(comment: Comment) -> int:
+    """Stop reply notifications for every comment of this author on the site."""
+    if comment.email_hash:
+        match = sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
+    else:
+        match = Comment.id == comment.id
+    return db.session.execute(
+        sa.update(Comment).where(match, Comment.notify.is_(True)).values(notify=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def webhook_secret(site: Site) -> str:
+    """The key a site's webhook receiver verifies signatures with (derived, stable)."""
+    return hashing.keyed("webhook", site.key)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=...,v1=...``: HMAC-SHA256 over ``"{timestamp}." + body``.
+
+    The timestamp is signed too, so a receiver can refuse replays of old
+    deliveries.
+    """
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def webhook_body(entry: Outbox, site: Site, comment: Comment | None) -> dict:
+    """The JSON a webhook receives: never an email or an IP hash."""
+    body = {"id": entry.id, "event": entry.topic, "site": site.key, "created_at": entry.created_at.isoformat() + "Z"}
+    for key in ("action", "from_status", "to_status"):
+        if key in entry.payload:
+            body[key] = entry.payload[key]
+    if comment is not None:
+        body["comment"] = {
+            "id": comment.id, "parent_id": comment.parent_id, "thread_url": comment.thread.url,
+            "thread_title": comment.thread.title, "author": comment.author, "website": comment.website,
+            "text": comment.text, "html": comment.html, "status": comment.status, "reasons": comment.reasons,
+            "staff": comment.staff, "created_at": comment.created_at.isoformat() + "Z",
+            "moderation_url": _queue_url(comment),
+        }
+    return body
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is a failed delivery, not a reason to POST elsewhere
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def _post_webhook(entry: Outbox) -> None:
+    site = db.session.get(Site, entry.site_id)
+    if site is None or not site.webhook_url:
+        return
+    body = json.dumps(webhook_body(entry, site, _comment(entry)), ensure_ascii=False).encode()
+    request = urllib.request.Request(site.webhook_url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "User-Agent": "Causerie-Webhook/1",
+        "Causerie-Event": entry.topic,
+        "Causerie-Delivery": str(entry.id),
+        SIGNATURE_HEADER: sign(webhook_secret(site), int(time.time()), body),
+    })
+    try:
+        with _opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    if not 200 <= status < 300:
+        raise RuntimeError(f"webhook answered HTTP {status}")

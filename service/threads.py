@@ -250,14 +250,16 @@ def _build(ref: ThreadRef) -> dict:
     }
 
 
-def counts(site: str | None, page_urls: list[str]) -> dict[str, int]:
-    """Approved comment counts for many pages in one query, keyed as given."""
+def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str, int]]:
+    """The site's origins, and approved comment counts for many pages in one
+    query, keyed by the URLs as given."""
     site = site_key(site)
     if len(page_urls) > MAX_COUNT_URLS:
         raise APIError(400, "invalid", f"At most {MAX_COUNT_URLS} URLs at once.", {"url": "Too many URLs."})
-    site_id = db.session.scalar(sa.select(Site.id).where(Site.key == site))
-    if site_id is None:
+    row = db.session.execute(sa.select(Site.id, Site.origins).where(Site.key == site)).first()
+    if row is None:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
+    site_id, origins = row
     normalized = {}
     for url in page_urls:
         try:
@@ -272,7 +274,7 @@ def counts(site: str | None, page_urls: list[str]) -> dict[str, int]:
             .group_by(Thread.url)
         ).all()
     ) if normalized else {}
-    return {url: found.get(norm, 0) for url, norm in normalized.items()}
+    return origins or [], {url: found.get(norm, 0) for url, norm in normalized.items()}
 
 
 def get_or_create(ref: ThreadRef, title: str | None) -> Thread:

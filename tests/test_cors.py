@@ -46,3 +46,8 @@ def test_validation_errors_are_readable_by_the_site(reader):
     response = reader.post("")
     assert response.status_code == 400
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_counts_are_readable_by_the_site(client, site):
+    response = client.get("/api/counts", query_string={"site": site, "url": URL}, headers={"Origin": ORIGIN})
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN

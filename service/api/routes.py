@@ -52,7 +52,9 @@ def read_thread():
 @limiter.limit(_limit("READ"))
 def read_counts():
     """Comment counts for the pages of a listing, in one request."""
-    return jsonify({"counts": threads.counts(request.args.get("site"), request.args.getlist("url"))})
+    origins, counts = threads.counts(request.args.get("site"), request.args.getlist("url"))
+    allow_origins(origins)
+    return jsonify({"counts": counts})
 
 
 @bp.post("/comments")
