@@ -60,6 +60,8 @@ def allowed_origin(origins: list[str], origin: str | None) -> bool:
     """Whether a browser Origin header is one of the site's origins."""
     if not origin:
         return False
+    if origin in origins:  # browsers send origins already in canonical form
+        return True
     try:
         return urls.normalize_origin(origin) in origins
     except urls.InvalidURL:
@@ -79,15 +81,18 @@ def require_origin(origins: list[str], origin: str | None) -> None:
         raise APIError(403, "forbidden_origin", "This site does not accept comments from this origin.")
 
 
-def thread_url(origins: list[str], url: str) -> str:
-    """Normalise a thread URL and check that it belongs to the site."""
+def normalized_url(url: str) -> str:
+    """Normalise a page URL, or the contract's 400."""
     try:
-        normalized = urls.normalize(url)
+        return urls.normalize(url)
     except urls.InvalidURL as exc:
         raise APIError(400, "invalid", str(exc), {"url": str(exc)}) from exc
-    if urls.origin_of(normalized) not in origins:
+
+
+def check_page_origin(origins: list[str], normalized: str) -> None:
+    """A page elsewhere can neither read nor write a site's threads."""
+    if urls.origin_of_normalized(normalized) not in origins:
         raise APIError(403, "foreign_url", "This page is not one of the site's pages.")
-    return normalized
 
 
 def site_key(value: str | None) -> str:
@@ -99,6 +104,20 @@ def site_key(value: str | None) -> str:
     return value
 
 
+def _lookup_statement(match_column):
+    # Built once: this runs on every thread read.
+    return (
+        sa.select(Site.id, Site.key, Site.origins, Thread.id, Thread.version, Thread.url)
+        .select_from(Site)
+        .outerjoin(Thread, sa.and_(Thread.site_id == Site.id, match_column == sa.bindparam("match")))
+        .where(Site.key == sa.bindparam("site"))
+    )
+
+
+_BY_URL = _lookup_statement(Thread.url)
+_BY_KEY = _lookup_statement(Thread.key)
+
+
 def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadRef:
     """Find the site and its thread (by page key or normalised URL) in one query."""
     site = site_key(site)
@@ -106,29 +125,16 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
         raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
     if key is not None and (len(key) > 200 or any(ord(c) < 32 for c in key)):
         raise APIError(400, "invalid", "The thread key is not valid.", {"thread": "Not a valid thread key."})
-    match = Thread.key == key if key else Thread.url == sa.bindparam("url")
-    row = db.session.execute(
-        sa.select(Site.id, Site.key, Site.origins, Thread.id, Thread.version, Thread.url)
-        .select_from(Site)
-        .outerjoin(Thread, sa.and_(Thread.site_id == Site.id, match))
-        .where(Site.key == site),
-        {"url": _normalized_or_none(url)},
-    ).first()
+    normalized = normalized_url(url) if url else None
+    statement = _BY_KEY if key else _BY_URL
+    row = db.session.execute(statement, {"site": site, "match": key or normalized}).first()
     if row is None:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
     site_id, key_, origins, thread_id, version, stored_url = row
     origins = origins or []
-    # Checked even when the thread is found by key: a page elsewhere cannot
-    # read or write a site's thread.
-    normalized = thread_url(origins, url) if url else None
+    if normalized:
+        check_page_origin(origins, normalized)
     return ThreadRef(site_id, key_, origins, stored_url or normalized, key, thread_id, version or 0)
-
-
-def _normalized_or_none(url: str | None) -> str | None:
-    try:
-        return urls.normalize(url) if url else None
-    except urls.InvalidURL:
-        return None
 
 
 class _BodyCache:

@@ -27,6 +27,12 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{_netloc(parts)}"
 
 
+def origin_of_normalized(url: str) -> str:
+    """The origin of a URL that :func:`normalize` returned, without parsing it again."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def normalize_origin(origin: str) -> str:
     """Normalise a site's allowed origin as given on the command line or in settings."""
     return origin_of(origin.rstrip("/"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.urls import InvalidURL, normalize, normalize_origin, origin_of
+from service.urls import InvalidURL, normalize, normalize_origin, origin_of, origin_of_normalized
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -42,3 +42,9 @@ def test_origin_of_drops_path_and_default_port():
 
 def test_normalize_origin_accepts_a_trailing_slash():
     assert normalize_origin("http://localhost:8080/") == "http://localhost:8080"
+
+
+@pytest.mark.parametrize("url", ["https://blog.example.org/a/b?c=1", "http://[::1]:8080/x", "https://h.example/"])
+def test_origin_of_normalized_agrees_with_origin_of(url):
+    normalized = normalize(url)
+    assert origin_of_normalized(normalized) == origin_of(normalized)
