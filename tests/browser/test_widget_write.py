@@ -1,0 +1,266 @@
+"""The widget writes: posting, replying, pending, editing, deleting, reporting, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from service.extensions import db
+from service.models import Comment, Report
+
+pytestmark = pytest.mark.browser
+
+
+def open_thread(live_server, host_page, page, specs=(), *, locked=False, **site_fields):
+    site = live_server.add_site(**site_fields)
+    url = host_page('<div id="causerie"></div>' + live_server.embed(site))
+    ids = live_server.add_comments(site, url, specs, locked=locked) if specs or locked else []
+    page.goto(url)
+    w = page.locator("#causerie")
+    expect(w.locator("h2")).to_have_text(f"{len(specs)} comment" + ("" if len(specs) == 1 else "s"))
+    return w, ids
+
+
+def post(form, text, name=None, **fields):
+    if name is not None:
+        form.get_by_label("Name").fill(name)
+    for label, value in fields.items():
+        form.get_by_label(label).fill(value)
+    form.get_by_label("Comment", exact=True).fill(text)
+    form.get_by_role("button", name="Post comment").click()
+
+
+def stored(live_server, comment_id):
+    with live_server.app.app_context():
+        return db.session.get(Comment, comment_id)
+
+
+def test_reader_posts_a_comment_then_replies_inline(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    post(w.locator("form.f"), "Hello **world** 👋", name="Zoé", **{"Email (optional, never shown)": "zoe@example.org"})
+    first = w.locator("article").first
+    expect(first).to_contain_text("Hello world 👋")
+    expect(first.locator("strong")).to_have_text("world")
+    expect(first).to_be_focused()
+    expect(w.locator("h2")).to_have_text("1 comment")
+    expect(w.get_by_role("status").first).to_have_text("Your comment is published.")
+
+    first.get_by_role("button", name="Reply").click()
+    reply_form = first.locator("form")
+    expect(reply_form.get_by_role("heading")).to_have_text("Reply to Zoé")
+    expect(reply_form.get_by_label("Comment", exact=True)).to_be_focused()
+    # The name and email are remembered from the first comment.
+    expect(reply_form.get_by_label("Name")).to_have_value("Zoé")
+    expect(reply_form.get_by_label("Email (optional, never shown)")).to_have_value("zoe@example.org")
+    post(reply_form, "A reply")
+    reply = w.locator("section > ol > li > ol > li > article")
+    expect(reply).to_contain_text("A reply")
+    expect(reply).to_be_focused()
+    expect(first.locator("form")).to_have_count(0)
+    expect(w.locator("h2")).to_have_text("2 comments")
+
+    page.reload()
+    expect(w.locator("h2")).to_have_text("2 comments")
+    expect(w.locator("section > ol > li > ol > li > article")).to_contain_text("A reply")
+    expect(w.locator("form.f").get_by_label("Name")).to_have_value("Zoé")
+    assert page.errors == []
+
+
+def test_reply_form_can_be_cancelled_with_focus_back_on_reply(live_server, host_page, page):
+    w, ids = open_thread(live_server, host_page, page, [{"text": "Root"}])
+    button = w.locator(f"#comment-{ids[0]}").get_by_role("button", name="Reply")
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    w.locator(f"#comment-{ids[0]}").get_by_role("button", name="Cancel").click()
+    expect(w.locator(f"#comment-{ids[0]} form")).to_have_count(0)
+    expect(button).to_be_focused()
+    expect(button).to_have_attribute("aria-expanded", "false")
+
+
+def test_pending_comment_stays_visible_to_its_author_across_reloads_until_moderated(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page, mode="pre")
+    post(w.locator("form.f"), "Held for review", name="Noé")
+    mine = w.locator("article.pend")
+    expect(mine).to_contain_text("Awaiting moderation")
+    expect(w.get_by_role("status").first).to_have_text("Thank you! Your comment awaits moderation.")
+    comment_id = int(mine.get_attribute("data-id"))
+
+    live_server.clear()
+    page.reload()
+    expect(w.locator("article.pend")).to_contain_text("Held for review")
+    expect(w.locator("h2")).to_have_text("0 comments")
+    # The own-pending check is the only extra request (after its CORS preflight).
+    assert [(m, p) for m, p, _ in live_server.requests("/api") if m != "OPTIONS"] == [
+        ("GET", "/api/threads"), ("GET", f"/api/comments/{comment_id}")]
+
+    # Another reader never sees it.
+    other = page.context.browser.new_page()
+    other.goto(page.url)
+    expect(other.locator("#causerie h2")).to_have_text("0 comments")
+    expect(other.locator("#causerie article")).to_have_count(0)
+    other.close()
+
+    live_server.set_status(comment_id, "approved")
+    page.reload()
+    expect(w.locator("h2")).to_have_text("1 comment")
+    expect(w.locator("article.pend")).to_have_count(0)
+    expect(w.locator(f"#comment-{comment_id}")).to_contain_text("Held for review")
+    # Once approved, no more asking about it.
+    live_server.clear()
+    page.reload()
+    expect(w.locator("h2")).to_have_text("1 comment")
+    assert [p for _, p, _ in live_server.requests("/api")] == ["/api/threads"]
+
+
+def test_rejected_pending_comment_disappears_and_is_forgotten(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page, mode="pre")
+    post(w.locator("form.f"), "Maybe spam", name="Sam")
+    comment_id = int(w.locator("article.pend").get_attribute("data-id"))
+    live_server.set_status(comment_id, "spam")
+    page.reload()
+    expect(w.locator("h2")).to_have_text("0 comments")
+    expect(w.locator("article")).to_have_count(0)
+    page.wait_for_function("id => !(id in JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).mine)",
+                           arg=str(comment_id))
+
+
+def test_author_edits_then_deletes_own_comment_within_the_window(live_server, host_page, page):
+    w, ids = open_thread(live_server, host_page, page, [{"author": "Other", "text": "Not mine"}])
+    post(w.locator("form.f"), "First *draft*", name="Ed")
+    mine = w.locator("article").nth(1)
+    expect(mine.locator(".ac")).to_contain_text("15 minutes left to edit")
+    expect(w.locator(f"#comment-{ids[0]}").get_by_role("button", name="Edit")).to_have_count(0)
+    expect(mine.get_by_role("button", name="Report")).to_have_count(0)
+
+    mine.get_by_role("button", name="Edit").click()
+    box = mine.get_by_label("Comment", exact=True)
+    expect(box).to_have_value("First *draft*")
+    expect(box).to_be_focused()
+    box.fill("Second **version**")
+    mine.get_by_role("button", name="Save").click()
+    expect(mine.locator("strong")).to_have_text("version")
+    expect(mine.locator("form")).to_have_count(0)
+    comment_id = int(mine.get_attribute("data-id"))
+    assert stored(live_server, comment_id).text == "Second **version**"
+
+    page.accept_dialogs = True
+    mine.get_by_role("button", name="Delete").click()
+    expect(w.locator(f"#comment-{comment_id}")).to_have_count(0)
+    expect(w.locator("h2")).to_have_text("1 comment")
+    expect(w.locator("h2")).to_be_focused()
+    assert stored(live_server, comment_id).status == "deleted"
+    assert page.errors == []
+
+
+def test_reader_reports_a_comment_with_a_reason(live_server, host_page, page):
+    w, ids = open_thread(live_server, host_page, page, [{"author": "Troll", "text": "Rude words"}])
+    target = w.locator(f"#comment-{ids[0]}")
+    target.get_by_role("button", name="Report").click()
+    reason = target.get_by_label("Why report this comment?")
+    expect(reason).to_be_focused()
+    target.get_by_role("button", name="Send report").click()
+    expect(target.get_by_role("status")).to_have_text("This field is required.")
+    reason.fill("Insults another reader")
+    target.get_by_role("button", name="Send report").click()
+    expect(target.get_by_text("Thank you. A moderator will review this comment.")).to_be_focused()
+    expect(target.get_by_role("button", name="Report")).to_have_count(0)
+    with live_server.app.app_context():
+        assert db.session.scalars(sa.select(Report.reason).where(Report.comment_id == ids[0])).all() == [
+            "Insults another reader"]
+
+
+def test_rate_limited_post_says_how_long_to_wait_and_keeps_the_text(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    form = w.locator("form.f")
+    live_server.app.config["CAUSERIE_RATELIMIT_POST"] = "1/minute"
+    try:
+        post(form, "One", name="Quick")
+        expect(w.locator("article")).to_have_count(1)
+        post(form, "Two, too fast")
+        expect(form.get_by_role("status")).to_contain_text("Too many comments at once. Please wait")
+        expect(form.get_by_role("status")).to_contain_text("second")
+    finally:
+        live_server.app.config["CAUSERIE_RATELIMIT_POST"] = "1000/minute"
+    expect(form.get_by_label("Comment", exact=True)).to_have_value("Two, too fast")
+    expect(form.get_by_role("button", name="Post comment")).to_be_enabled()
+
+
+def test_network_failure_keeps_the_text_and_the_button_is_disabled_while_sending(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    form = w.locator("form.f")
+    holding = []
+    page.route("**/api/comments", lambda route: holding.append(route))
+    post(form, "Precious words", name="Net")
+    expect(form.get_by_role("button", name="Sending…")).to_be_disabled()
+    page.wait_for_timeout(100)
+    holding[0].abort()
+    expect(form.get_by_role("status")).to_have_text("Network error. Your text is kept: please try again.")
+    expect(form.get_by_label("Comment", exact=True)).to_have_value("Precious words")
+    expect(form.get_by_role("button", name="Post comment")).to_be_enabled()
+
+
+def test_field_errors_are_shown_next_to_their_fields(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    form = w.locator("form.f")
+    form.get_by_role("button", name="Post comment").click()
+    name = form.get_by_label("Name")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_be_focused()
+    expect(form.locator(".er").first).to_have_text("This field is required.")
+    # The service's own verdict, per field.
+    post(form, "Hi", name="Val", **{"Email (optional, never shown)": "not-an-email"})
+    email = form.get_by_label("Email (optional, never shown)")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(form.get_by_role("status")).to_have_text("Please correct the marked fields.")
+    expect(name).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_locked_thread_shows_it_is_closed_and_offers_no_form(live_server, host_page, page):
+    w, ids = open_thread(live_server, host_page, page, [{"text": "Old news"}], locked=True)
+    expect(w.get_by_text("This discussion is closed.")).to_be_visible()
+    expect(w.locator("form")).to_have_count(0)
+    expect(w.get_by_role("button", name="Reply")).to_have_count(0)
+    expect(w.get_by_role("button", name="Report")).to_be_visible()
+
+
+def test_thread_locked_while_writing_closes_the_form(live_server, host_page, page):
+    w, ids = open_thread(live_server, host_page, page, [{"text": "Open"}])
+    with live_server.app.app_context():
+        comment = db.session.get(Comment, ids[0])
+        comment.thread.locked = True
+        db.session.commit()
+    post(w.locator("form.f"), "Too late", name="Lou")
+    expect(w.get_by_text("This discussion is closed.")).to_be_visible()
+    expect(w.locator("form")).to_have_count(0)
+
+
+def test_posted_body_carries_the_ticket_and_an_empty_honeypot(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    with page.expect_request("**/api/comments") as request:
+        post(w.locator("form.f"), "Checking", name="Bot?")
+    body = json.loads(request.value.post_data)
+    assert body["hp"] == ""
+    assert body["ticket"]
+    assert body["title"] == "A blog post"
+    expect(w.locator("article")).to_have_count(1)
+
+
+def test_edit_after_the_window_closed_says_it_is_too_late(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    post(w.locator("form.f"), "Quick thought", name="Late")
+    mine = w.locator("article").first
+    comment_id = int(mine.get_attribute("data-id"))
+    with live_server.app.app_context():
+        comment = db.session.get(Comment, comment_id)
+        comment.created_at = comment.created_at - timedelta(hours=1)
+        db.session.commit()
+    mine.get_by_role("button", name="Edit").click()
+    mine.get_by_label("Comment", exact=True).fill("Changed my mind")
+    mine.get_by_role("button", name="Save").click()
+    expect(mine.get_by_role("status")).to_have_text("Too late to change it.")
+    assert stored(live_server, comment_id).text == "Quick thought"
