@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -22,25 +23,63 @@ PG_URL = os.environ.get("CAUSERIE_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CAUSERIE_TEST_REDIS_URL")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# Moderation fixtures (signed-in moderators, sites, comments) for any test module.
+pytest_plugins = ["tests.moderation_helpers"]
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    """A database of one's own: an SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'causerie.db'}"
-        return
+def _pg_schema_url(schema: str) -> str:
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def _pg_schema():
+    """A PostgreSQL schema of one's own, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        yield url.render_as_string(hide_password=False)
+        yield schema
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_tables():
+    """One schema per test process with the tables created once; each test
+    empties it (far faster than creating the tables for every test)."""
+    with _pg_schema() as schema:
+        url = _pg_schema_url(schema)
+        engine = sa.create_engine(url)
+        db.metadata.create_all(engine)
+        yield url, engine
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A database of one's own with the tables created: a fresh SQLite file,
+    or the process's PostgreSQL schema emptied for this test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'causerie.db'}"
+    url, engine = request.getfixturevalue("pg_tables")
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path):
+    """A database with nothing in it, not even tables: for migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with _pg_schema() as schema:
+        yield _pg_schema_url(schema)
 
 
 def make_app(database_url, tmp_path, **overrides):

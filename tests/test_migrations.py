@@ -10,8 +10,8 @@ from service.extensions import db
 
 
 @pytest.fixture
-def empty_app(database_url, tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": {},
+def empty_app(empty_database_url, tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SQLALCHEMY_ENGINE_OPTIONS": {},
                       "SECRET_KEY": "test", "TESTING": True})
     app.instance_path = str(tmp_path)
     yield app

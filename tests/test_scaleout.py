@@ -45,8 +45,9 @@ def read(base, etag=None):
 
 
 @pytest.fixture
-def shared_backend(database_url, tmp_path):
+def shared_backend(empty_database_url, tmp_path):
     """A database (SQLite file or PostgreSQL schema) migrated by `causerie init`, with a site."""
+    database_url = empty_database_url
     env = service_env(database_url, tmp_path / "instance", RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}")
     migrate(env)
     app = make_app(database_url, tmp_path)
@@ -55,7 +56,7 @@ def shared_backend(database_url, tmp_path):
 
 
 @pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs PostgreSQL and Redis (CI provides both)")
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 class TestTwoInstancesOnPostgresAndRedis:
     @pytest.fixture
     def pair(self, shared_backend):
@@ -89,7 +90,7 @@ class TestTwoInstancesOnPostgresAndRedis:
         assert post(two, "one too many")[0] == 429
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True)
 def test_concurrent_writers_on_sqlite_lose_nothing(shared_backend):
     app, env = shared_backend
     env = {**env, "CAUSERIE_RATELIMIT_POST": "100000/minute", "CAUSERIE_RATELIMIT_SITE_POST": "100000/minute"}
