@@ -1,0 +1,179 @@
+"""What a file holds, read but not yet judged: threads and comments as records.
+
+Format modules build a :class:`Source`; they check the file's shape and give
+a :class:`ImportFileError` with a sentence a site owner can act on when the
+file is not what it claims to be.  Field clean-up shared by every format
+(names, emails, websites, dates) lives here too, so each importer treats
+untrusted values the same way.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import IO, Callable
+
+from email_validator import EmailNotValidError, validate_email
+
+from .. import urls
+
+MAX_AUTHOR = 100  # the column's size; the API allows less for new comments
+MAX_EMAIL = 254
+MAX_WEBSITE = 500
+MAX_TITLE = 300
+MAX_KEY = 200
+MAX_REF = 200
+
+# Body formats a comment can arrive in; the importer renders each its own way.
+MARKDOWN = "markdown"  # Isso, Causerie: rendered like a new comment
+HTML = "html"  # Disqus: HTML paragraphs, cleaned with the allowlist
+WP_HTML = "wp-html"  # WordPress: HTML fragments with bare newlines as paragraphs
+
+
+class ImportFileError(ValueError):
+    """The file cannot be imported at all; nothing has been written."""
+
+
+@dataclass
+class SourceThread:
+    """A page of the source, with the URL the source knew it by."""
+
+    ref: str
+    url: str
+    title: str | None = None
+    key: str | None = None
+    locked: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass
+class SourceComment:
+    """One comment as the source has it; ``ref`` becomes ``Comment.import_ref``."""
+
+    ref: str
+    thread_ref: str
+    parent_ref: str | None
+    author: str
+    email: str | None
+    website: str | None
+    body: str
+    body_format: str
+    status: str
+    created_at: datetime | None
+    edited_at: datetime | None = None
+    moderated_at: datetime | None = None
+    ip_address: str | None = None  # raw, from the source: hashed or dropped
+    ip_hash: str | None = None  # already hashed (Causerie's own export)
+    html: str | None = None  # Causerie's export carries both text and html
+    reasons: list = field(default_factory=list)
+    staff: bool = False
+    pinned: bool = False
+    notify: bool = False
+    edited_by_staff: bool = False
+
+
+@dataclass
+class Source:
+    """Everything read from one file."""
+
+    format: str
+    threads: dict[str, SourceThread] = field(default_factory=dict)
+    comments: list[SourceComment] = field(default_factory=list)
+    # Entries the reader left out on purpose (pingbacks, attachments ...).
+    skipped: Counter = field(default_factory=Counter)
+    # Causerie's own export also carries the site's settings and bans.
+    site: dict | None = None
+    bans: list[dict] = field(default_factory=list)
+
+
+Progress = Callable[[int], None]
+
+
+class CountingReader:
+    """Wraps a binary file and reports how many bytes were read, for a progress bar."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress | None):
+        self.raw = raw
+        self.progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        """Read like the wrapped file, telling the progress callback."""
+        chunk = self.raw.read(size)
+        if self.progress and chunk:
+            self.progress(len(chunk))
+        return chunk
+
+
+def clean_line(value: str | None, limit: int) -> str:
+    """A one-line field: control characters out, spaces folded, cut to the column size."""
+    if not value:
+        return ""
+    value = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") else ch for ch in value)
+    return " ".join(value.split())[:limit]
+
+
+def clean_text(value: str | None) -> str:
+    """A multi-line text: line ends and tabs kept, other control characters out
+    (what the API accepts from a reader)."""
+    if not value:
+        return ""
+    value = value.replace("\r\n", "\n")
+    return "".join(
+        ch for ch in value
+        if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
+@lru_cache(maxsize=65536)
+def clean_email(value: str | None) -> str | None:
+    """A syntactically valid address, or None (sources hold junk and placeholders)."""
+    value = clean_line(value, 1000)
+    if not value or len(value) > MAX_EMAIL or "@" not in value:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def clean_website(value: str | None) -> str | None:
+    """An http(s) URL only: anything else (``javascript:``, junk) is dropped."""
+    value = clean_line(value, 10_000)
+    if not value or len(value) > MAX_WEBSITE:
+        return None
+    if "://" not in value and "." in value and " " not in value:
+        value = "http://" + value  # WordPress keeps what people typed: "example.org"
+    try:
+        urls.origin_of(value)
+    except urls.InvalidURL:
+        return None
+    return value
+
+
+def naive_utc(value: datetime) -> datetime:
+    """Aware datetimes to naive UTC, the way every column stores them."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp (``Z`` or an offset, or none meaning UTC), or None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return naive_utc(datetime.fromisoformat(value.replace("z", "Z")))
+    except ValueError:
+        return None
+
+
+def from_timestamp(value) -> datetime | None:
+    """Seconds since the epoch (Isso stores floats), or None."""
+    try:
+        return datetime.fromtimestamp(float(value), timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

@@ -1,0 +1,166 @@
+"""Importing Isso databases: `causerie import isso FILE --site KEY [--base-url URL]`.
+
+``data/import/isso.db`` was made by Isso 0.14 itself (its own database code:
+threads.new, comments.add, vote, update, delete), so the schema is the real one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from datetime import datetime
+
+import pytest
+
+from .conftest import add_site
+from .porting_support import DATA, cli, comments, counts, threads
+
+SAMPLE = DATA / "isso.db"
+POST = "https://blog.example/2021/isso-post"
+SECOND = "https://blog.example/2021/second"
+
+
+@pytest.fixture
+def isso_db(tmp_path):
+    copy = tmp_path / "comments.db"
+    shutil.copy(SAMPLE, copy)
+    return copy
+
+
+@pytest.fixture
+def imported(app, site, isso_db):
+    result = cli(app, "import", "isso", isso_db, "--site", site)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_isso_paths_become_threads_under_the_site_origin(app, imported):
+    found = threads(app)
+    assert set(found) == {POST, SECOND}
+    assert found[POST].title == "An Isso post"
+    assert found[SECOND].title is None
+
+
+def test_thread_date_is_its_first_comment(app, imported):
+    assert threads(app)[POST].created_at == datetime(2021, 1, 1, 12, 0)
+
+
+def test_modes_map_to_statuses(app, imported):
+    found = comments(app)
+    assert found["isso:1"].status == "approved"
+    assert found["isso:3"].status == "pending"
+    assert found["isso:4"].status == "deleted"
+
+
+def test_replies_keep_their_parents_even_under_a_deleted_comment(app, imported, client):
+    found = comments(app)
+    assert found["isso:2"].parent_id == found["isso:1"].id
+    assert found["isso:5"].parent_id == found["isso:4"].id
+    body = client.get("/api/threads", query_string={"site": "blog", "url": POST},
+                      headers={"Origin": "https://blog.example"}).get_json()
+    placeholder = next(c for c in body["comments"] if c["id"] == found["isso:4"].id)
+    assert placeholder["deleted"] is True
+
+
+def test_markdown_is_rendered_like_a_new_comment_and_html_is_escaped(app, imported):
+    iris = comments(app)["isso:1"]
+    assert iris.text.startswith("Hello **Isso**")
+    assert iris.html == ('<p>Hello <strong>Isso</strong> with a <a href="https://isso.example" '
+                         'rel="nofollow ugc noopener">link</a> and &lt;script&gt;x&lt;/script&gt;</p>')
+
+
+def test_authors_emails_websites_dates_and_edits_are_kept(app, imported):
+    iris = comments(app)["isso:1"]
+    assert (iris.author, iris.email, iris.website) == ("Iris", "iris@mail.example", "https://iris.example")
+    assert iris.created_at == datetime(2021, 1, 1, 12, 0)
+    assert iris.edited_at == datetime(2021, 1, 1, 13, 0)
+
+
+def test_reply_notification_wish_is_kept(app, imported):
+    assert comments(app)["isso:1"].notify is True
+    assert comments(app)["isso:2"].notify is False
+
+
+def test_anonymous_comment_has_an_empty_name(app, imported):
+    assert comments(app)["isso:3"].author == ""
+
+
+def test_isso_database_is_left_untouched(app, site, isso_db):
+    before = hashlib.sha256(isso_db.read_bytes()).hexdigest()
+    cli(app, "import", "isso", isso_db, "--site", site)
+    assert hashlib.sha256(isso_db.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in isso_db.parent.iterdir() if p.name.startswith("comments")) == ["comments.db"]
+
+
+def test_importing_the_same_database_twice_adds_nothing(app, site, imported, isso_db):
+    before = counts(app)
+    again = cli(app, "import", "isso", isso_db, "--site", site)
+    assert again.exit_code == 0
+    assert counts(app) == before == (2, 6)
+
+
+def test_dry_run_writes_nothing(app, site, isso_db):
+    result = cli(app, "import", "isso", isso_db, "--site", site, "--dry-run")
+    assert "comments: 6 would be created (4 approved, 1 deleted, 1 pending)" in result.stdout
+    assert counts(app) == (0, 0)
+
+
+def test_base_url_places_the_pages(app, site, isso_db):
+    result = cli(app, "import", "isso", isso_db, "--site", site, "--base-url", "https://blog.example/blog/")
+    assert result.exit_code == 0
+    assert "https://blog.example/blog/2021/isso-post" in threads(app)
+
+
+def test_site_with_several_origins_needs_a_base_url(app, isso_db):
+    add_site(app, "multi", origins=("https://a.example", "https://b.example"))
+    result = cli(app, "import", "isso", isso_db, "--site", "multi")
+    assert result.exit_code == 2
+    assert "--base-url" in result.stderr
+
+
+def test_a_file_that_is_not_sqlite_is_refused(app, site):
+    result = cli(app, "import", "isso", DATA / "disqus.xml", "--site", site)
+    assert result.exit_code == 1
+    assert "not an SQLite database" in result.stderr
+
+
+def test_an_sqlite_database_that_is_not_isso_is_refused(app, site, tmp_path):
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    connection.close()
+    result = cli(app, "import", "isso", other, "--site", site)
+    assert result.exit_code == 1
+    assert "This is not an Isso database: the table 'threads' is missing" in result.stderr
+    assert counts(app) == (0, 0)
+
+
+def test_a_truncated_isso_database_is_refused_and_writes_nothing(app, site, tmp_path):
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(SAMPLE.read_bytes()[:5000])
+    result = cli(app, "import", "isso", cut, "--site", site)
+    assert result.exit_code == 1
+    assert "Nothing was imported." in result.stderr
+    assert "Traceback" not in result.output
+    assert counts(app) == (0, 0)
+
+
+def test_unknown_isso_mode_is_held_for_moderation_with_a_reason(app, site, isso_db):
+    with sqlite3.connect(isso_db) as connection:
+        connection.execute("UPDATE comments SET mode = 8 WHERE id = 6")
+    connection.close()
+    cli(app, "import", "isso", isso_db, "--site", site)
+    lou = comments(app)["isso:6"]
+    assert lou.status == "pending"
+    assert lou.reasons == ["unknown Isso mode 8"]
+
+
+def test_values_of_the_wrong_type_in_the_database_are_dropped(app, site, isso_db):
+    with sqlite3.connect(isso_db) as connection:
+        connection.execute("UPDATE comments SET author = x'00ff', email = 42, text = x'01' WHERE id = 1")
+    connection.close()
+    result = cli(app, "import", "isso", isso_db, "--site", site)
+    assert result.exit_code == 0, result.output
+    iris = comments(app)["isso:1"]
+    assert (iris.author, iris.email, iris.text) == ("", None, "")
