@@ -72,6 +72,8 @@ def load(instance_path: str | os.PathLike) -> dict:
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Flask refuses bodies above this before reading them whole (413).
         "MAX_CONTENT_LENGTH": _env_int("MAX_REQUEST_SIZE", 64 * 1024),
+        # Only the admins' import upload may be larger than an API request.
+        "CAUSERIE_MAX_IMPORT_SIZE": _env_int("MAX_IMPORT_SIZE", 100 * 1024 * 1024),
         "JSON_SORT_KEYS": False,
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),

@@ -165,10 +165,12 @@ def delete(comment: Comment, origin: str | None) -> None:
     threads.require_origin(comment.site.origins or [], origin)
     _check_editable(comment)
     before = comment.status
+    # The reader takes their words and who they are with them; the row stays
+    # only so replies keep their place under a placeholder.
     comment.status = "deleted"
-    comment.text = ""
-    comment.html = ""
-    comment.website = None
+    comment.text = comment.html = comment.author = ""
+    comment.email = comment.email_hash = comment.website = comment.ip_hash = None
+    comment.text_hash = None
     comment.notify = False
     audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
     db.session.commit()

@@ -84,9 +84,15 @@ def require_origin(origins: list[str], origin: str | None) -> None:
 def normalized_url(url: str) -> str:
     """Normalise a page URL, or the contract's 400."""
     try:
-        return urls.normalize(url)
+        normalized = urls.normalize(url)
     except urls.InvalidURL as exc:
         raise APIError(400, "invalid", str(exc), {"url": str(exc)}) from exc
+    if len(normalized) > urls.MAX_URL_LENGTH:
+        # Percent-encoding lengthens non-ASCII URLs (up to 9 times): the
+        # normalised form must still fit the column that stores it.
+        message = f"URLs are limited to {urls.MAX_URL_LENGTH} characters."
+        raise APIError(400, "invalid", message, {"url": message})
+    return normalized
 
 
 def check_page_origin(origins: list[str], normalized: str) -> None:
@@ -205,20 +211,25 @@ def display_order(comments: list[Comment]) -> list[Comment]:
         siblings.sort(key=lambda c: (c.created_at, c.id))
     children.get(None, []).sort(key=lambda c: not c.pinned)  # stable: keeps date order
 
+    # Which comments show: approved ones, and placeholders with something
+    # visible below them.  Computed leaves-first without recursion, so a
+    # reply chain of any depth cannot exhaust the stack.
     visible: dict[int, bool] = {}
-
-    def has_visible(comment: Comment) -> bool:
-        if comment.id not in visible:
-            visible[comment.id] = comment.status == "approved" or any(
-                has_visible(child) for child in children.get(comment.id, [])
-            )
-        return visible[comment.id]
+    walk = [(c, False) for c in children.get(None, [])]
+    while walk:
+        comment, expanded = walk.pop()
+        kids = children.get(comment.id, [])
+        if expanded:
+            visible[comment.id] = comment.status == "approved" or any(visible[k.id] for k in kids)
+        else:
+            walk.append((comment, True))
+            walk.extend((kid, False) for kid in kids)
 
     ordered: list[Comment] = []
     stack = list(reversed(children.get(None, [])))
     while stack:
         comment = stack.pop()
-        if not has_visible(comment):
+        if not visible[comment.id]:
             continue
         ordered.append(comment)
         stack.extend(reversed(children.get(comment.id, [])))

@@ -150,3 +150,12 @@ def test_database_outage_is_a_503_not_a_500(app, reader, monkeypatch):
     response = reader.read()
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "unavailable"
+
+
+def test_delete_forgets_who_wrote_it(app, reader):
+    posted = reader.post("bye", email="gone@example.org", website="https://gone.example").get_json()
+    reader.delete(posted["comment"]["id"], posted["edit_token"])
+    with app.app_context():
+        comment = db.session.get(Comment, posted["comment"]["id"])
+        assert (comment.author, comment.email, comment.email_hash, comment.website, comment.ip_hash) == (
+            "", None, None, None, None)

@@ -184,3 +184,19 @@ def test_title_is_filled_in_by_a_later_post(app, reader):
     reader.post("no title yet")
     reader.post("with a title", title="Les pièges")
     assert reader.read().get_json()["thread"]["title"] == "Les pièges"
+
+
+def test_a_reply_chain_deeper_than_the_stack_is_ordered(app, reader):
+    from datetime import timedelta
+
+    from service.models import utcnow
+    from service.threads import display_order
+
+    start = utcnow()
+    chain, parent = [], None
+    for i in range(5000):
+        comment = Comment(id=i + 1, parent_id=parent, status="deleted" if i < 4999 else "approved",
+                          created_at=start + timedelta(seconds=i), pinned=False)
+        chain.append(comment)
+        parent = comment.id
+    assert [c.id for c in display_order(chain)] == list(range(1, 5001))

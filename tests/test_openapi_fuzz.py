@@ -27,7 +27,8 @@ def fuzz_app(tmp_path_factory):
 
 OPERATIONS = ["GET /api/threads", "GET /api/counts", "POST /api/comments", "GET /api/comments/{comment_id}",
               "PATCH /api/comments/{comment_id}", "DELETE /api/comments/{comment_id}",
-              "POST /api/comments/{comment_id}/report", "GET /healthz"]
+              "POST /api/comments/{comment_id}/report", "GET /feeds/{key}.atom", "GET /feeds/{key}/thread.atom",
+              "GET /healthz"]
 
 
 def test_served_document_is_the_one_in_the_project(fuzz_app):
@@ -45,9 +46,13 @@ def aim_at_real_site(case, aim):
     real site and its pages so the deeper code paths get fuzzed too."""
     if aim == "random":
         return
+    if isinstance(case.path_parameters, dict) and "key" in case.path_parameters:
+        case.path_parameters["key"] = "blog"
     for container in (case.body, case.query):
         if isinstance(container, dict) and "site" in container:
             container["site"] = "blog"
+        if aim == "site+url" and isinstance(container, dict) and "site" not in container and "url" in container:
+            container["url"] = f"{ORIGIN}/post"
             if aim == "site+url" and "url" in container:
                 container["url"] = f"{ORIGIN}/post" if isinstance(container["url"], str) else [f"{ORIGIN}/post"]
 
