@@ -108,7 +108,7 @@ const node = (c, depth, to, pending) => {
  else {
   const d = new Date(c.created_at), web = /^https?:\/\//i.test(c.website) && c.website, ok = open(m);
   art.append(h('header', {class: 'hd'}, avatar(c.avatar),
-   web ? h('a', {class: 'au', href: web, rel: 'nofollow ugc noopener', target: '_blank'}, c.author) : h('b', {class: 'au'}, c.author),
+   web ? h('a', {class: 'au', href: web, rel: 'nofollow ugc noopener', target: '_blank'}, c.author || t.anon) : h('b', {class: 'au'}, c.author || t.anon),
    c.staff && h('span', {class: 'bg'}, t.staff), c.pinned && h('span', {class: 'bg'}, t.pinned),
    to && h('span', {class: 'mu'}, fmt(t.to, to)),
    h('a', {class: 'mu', href: here + '#comment-' + c.id}, h('time', {datetime: c.created_at, title: dtf.format(d)}, ago(d))),
@@ -125,7 +125,7 @@ const node = (c, depth, to, pending) => {
 
 // Deep replies stay at depth MAX, marked with the name they answer.
 const place = (c, pending) => {
- const p = els[c.parent_id], depth = p ? p.depth + 1 : 0, e = node(c, depth, depth > MAX ? p.c.author : null, pending);
+ const p = els[c.parent_id], depth = p ? p.depth + 1 : 0, e = node(c, depth, depth > MAX ? p.c.author || t.anon : null, pending);
  !p ? list.append(e.li) : p.depth < MAX ? p.kids.append(e.li) : p.li.after(e.li);
  return e;
 };
@@ -139,7 +139,7 @@ const draw = comments => {
  });
  (kids[0] || []).sort((a, b) => b.pinned - a.pinned);
  const walk = (pid, box, depth) => (kids[pid] || []).forEach(c => {
-  const e = node(c, depth, depth > MAX ? by[pid].author : null);
+  const e = node(c, depth, depth > MAX ? by[pid].author || t.anon : null);
   box.append(e.li);
   walk(c.id, depth < MAX ? e.kids : box, depth + 1);
  });
@@ -191,7 +191,7 @@ const field = (name, label, a, tag) => {
 const form = parent => {
  const me = store.me || {}, st = h('p', {class: 'st', role: 'status'}), sb = h('button', {class: 'sb'}, t.send);
  const f = h('form', {class: 'f', novalidate: true},
-  parent && h('h3', {}, fmt(t.replyTo, parent.c.author)),
+  parent && h('h3', {}, fmt(t.replyTo, parent.c.author || t.anon)),
   h('div', {class: 'row'},
    field('author', t.name, {autocomplete: 'name', maxlength: 80, required: true, value: me.a}),
    field('email', t.email, {type: 'email', autocomplete: 'email', maxlength: 254, value: me.e}),

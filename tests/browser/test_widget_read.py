@@ -176,3 +176,10 @@ def test_tree_is_built_from_parent_ids_with_orphans_as_roots_and_pinned_roots_fi
     expect(roots).to_have_text(["A4", "A1", "A3"])
     expect(w.locator("#comment-1 + ol > li > article .au")).to_have_text(["A2", "A6"])
     expect(w.locator("#comment-2 + ol > li > article .au")).to_have_text(["A5"])
+
+
+def test_a_comment_without_a_name_shows_as_anonymous(live_server, host_page, page):
+    _, url, ids = thread_page(live_server, host_page, [{"author": "", "text": "Imported without a name"}],
+                              lang="fr")
+    page.goto(url)
+    expect(page.locator(f"#causerie #comment-{ids[0]} .au")).to_have_text("Anonyme")
