@@ -45,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
 
     from . import i18n, moderation, security
+    from .moderation import porting_views  # noqa: F401 - admin import/backup pages join the blueprint
 
     security.init_app(app)
     i18n.init_app(app)

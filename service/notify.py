@@ -32,7 +32,7 @@ from flask import current_app, render_template
 
 from . import hashing, links, mailer
 from .extensions import db
-from .models import Comment, ModerationEvent, Moderator, Outbox, Site, moderator_sites, utcnow
+from .models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
 
 MODERATOR_TOPICS = ("comment.created", "comment.reported")
 WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")
@@ -41,6 +41,8 @@ MAX_ATTEMPTS = 15
 FIRST_RETRY = 60  # seconds; doubles on each failure
 MAX_RETRY = 6 * 3600
 LEASE = timedelta(minutes=5)
+KEEP_SENT = timedelta(days=30)
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 DIGEST_LIMIT = 50
 WEBHOOK_TIMEOUT = 10
 SIGNATURE_HEADER = "Causerie-Signature"
@@ -88,8 +90,8 @@ def recipients(site: Site) -> list[str]:
     ))
 
 
-def _reply_to_notify(comment: Comment) -> Comment | None:
-    """The parent whose author asked to hear about this reply, on its first publication only."""
+def _parent_to_notify(comment: Comment) -> Comment | None:
+    """The parent whose author asked to hear about replies such as this published one."""
     if comment.status != "approved" or comment.parent_id is None:
         return None
     parent = comment.parent or db.session.get(Comment, comment.parent_id)
@@ -97,6 +99,14 @@ def _reply_to_notify(comment: Comment) -> Comment | None:
         return None
     if parent.email_hash and parent.email_hash == comment.email_hash:
         return None  # nobody needs telling that they answered themselves
+    return parent
+
+
+def _reply_to_notify(comment: Comment) -> Comment | None:
+    """:func:`_parent_to_notify`, on the reply's first publication only."""
+    parent = _parent_to_notify(comment)
+    if parent is None:
+        return None
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
         .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved")
@@ -123,9 +133,15 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(FIRST_RETRY * 2 ** max(0, attempts - 1), MAX_RETRY))
 
 
+_last_housekeeping: list[datetime] = []
+
+
 def run_once(now: datetime | None = None, batch: int = 100) -> RunResult:
     """Schedule due digests, then deliver every due outbox row once."""
     now = now or utcnow()
+    if not _last_housekeeping or now - _last_housekeeping[0] >= HOUSEKEEPING_EVERY:
+        housekeeping(now)
+        _last_housekeeping[:] = [now]
     result = RunResult(digests=schedule_digests(now))
     due = db.session.scalars(
         sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
@@ -176,6 +192,14 @@ def _claim(entry_id: int, now: datetime) -> bool:
     return claimed == 1
 
 
+def housekeeping(now: datetime) -> None:
+    """Forget deliveries sent long ago, and spent link ids whose links have expired anyway."""
+    db.session.execute(sa.delete(Outbox).where(Outbox.status == "sent", Outbox.sent_at < now - KEEP_SENT))
+    db.session.execute(sa.delete(UsedToken).where(
+        UsedToken.used_at < now - timedelta(seconds=links.MODERATION_MAX_AGE + 3600)))
+    db.session.commit()
+
+
 def retry_failed() -> int:
     """Put every failed delivery back in the queue (after fixing the mail server, say)."""
     count = db.session.execute(
@@ -184,11 +208,6 @@ def retry_failed() -> int:
     ).rowcount
     db.session.commit()
     return count
-
-
-def pending_count() -> int:
-    """Deliveries still waiting, for the command line and the UI."""
-    return db.session.scalar(sa.select(sa.func.count(Outbox.id)).where(Outbox.status == "pending"))
 
 
 def schedule_digests(now: datetime) -> int:
@@ -212,7 +231,7 @@ def schedule_digests(now: datetime) -> int:
         waiting = db.session.scalar(_held_query(site.id, since, now).with_only_columns(sa.func.count(Comment.id)))
         if waiting:
             for address in recipients(site):
-                db.session.add(Outbox(site_id=site.id, topic="digest", payload={
+                db.session.add(Outbox(site_id=site.id, topic="digest", next_attempt_at=now, payload={
                     "channel": "digest", "to": address, "since": since.isoformat() if since else None,
                     "until": now.isoformat()}))
                 queued += 1
@@ -221,9 +240,15 @@ def schedule_digests(now: datetime) -> int:
 
 
 def _held_query(site_id: int, since: datetime | None, until: datetime):
+    """Pending comments that arrived, or were sent back by readers' reports, in the period."""
     query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == "pending",
                                      Comment.created_at <= until)
-    return query.where(Comment.created_at > since) if since else query
+    if since is None:
+        return query
+    reported = sa.select(ModerationEvent.comment_id).where(
+        ModerationEvent.site_id == site_id, ModerationEvent.action == "reported",
+        ModerationEvent.created_at > since, ModerationEvent.created_at <= until)
+    return query.where(sa.or_(Comment.created_at > since, Comment.id.in_(reported)))
 
 
 # --------------------------------------------------------------------- deliveries
@@ -286,7 +311,7 @@ def _email_digest(entry: Outbox) -> None:
 
 def _email_reply(entry: Outbox) -> None:
     reply = _comment(entry)
-    parent = _reply_to_notify(reply) if reply is not None else None
+    parent = _parent_to_notify(reply) if reply is not None else None
     # Checked again at delivery: the reply may have been removed, or the
     # author may have unsubscribed, since it was queued.
     if reply is None or reply.status != "approved" or parent is None:

@@ -19,7 +19,9 @@ from .models import Ban, Comment, Site, utcnow
 
 # Strongest first: the status a comment gets when several rules speak.
 STRENGTH = {"spam": 4, "rejected": 3, "pending": 2, "approved": 1}
-LINK_PATTERN = re.compile(r"https?://|www\.", re.IGNORECASE)
+# A bare "www." counts as a link, but not the one inside "https://www.":
+# that would count one link twice.
+LINK_PATTERN = re.compile(r"https?://|(?<![/\w.])www\.", re.IGNORECASE)
 # Texts shorter than this (folded) are too common ("Merci !") to call copies
 # from different people spam.
 MIN_SHARED_DUPLICATE_LENGTH = 20

@@ -34,6 +34,11 @@ def json_object() -> dict:
     if not request.is_json:
         raise APIError(415, "not_json", "Send a JSON object with Content-Type: application/json.")
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit and len(raw) >= limit:
+        # A streamed (chunked) body is cut at the limit by Werkzeug rather than
+        # refused; refuse it as a declared length over the limit would be.
+        raise APIError(413, "too_large", "The request is too large.")
     try:
         payload = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

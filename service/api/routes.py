@@ -15,7 +15,12 @@ def _limit(name: str):
 
 def _site_of_body() -> str:
     """Rate-limit key for the per-site posting limit."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        # silent=True only covers ValueError; deeply nested JSON must reach
+        # validation (400), not escape from the rate limiter as a 500.
+        payload = None
     site = payload.get("site") if isinstance(payload, dict) else None
     return f"site:{site}" if isinstance(site, str) else "site:?"
 

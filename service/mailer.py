@@ -1,0 +1,68 @@
+"""Sending email over SMTP, configured by ``CAUSERIE_SMTP_URL``.
+
+``smtp://user:password@host:587?starttls=1`` (STARTTLS), ``smtps://host:465``
+(TLS from the start) or plain ``smtp://host:25``.  No URL, no email.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+
+TIMEOUT = 20
+
+
+class MailError(Exception):
+    """The message could not be handed to the SMTP server (retry later)."""
+
+
+def configured() -> bool:
+    """Whether this service sends email at all."""
+    return bool(current_app.config.get("CAUSERIE_SMTP_URL"))
+
+
+def build(to: str, subject: str, body: str, headers: dict | None = None) -> EmailMessage:
+    """A plain-text message from the service's sender address."""
+    message = EmailMessage()
+    sender = current_app.config["CAUSERIE_MAIL_FROM"]
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "causerie.local")
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message
+
+
+def send(message: EmailMessage) -> None:
+    """Deliver ``message`` now; raise :class:`MailError` if the server cannot take it."""
+    url = current_app.config.get("CAUSERIE_SMTP_URL")
+    if not url:
+        raise MailError("CAUSERIE_SMTP_URL is not set")
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise MailError(f"unsupported SMTP URL scheme {parts.scheme!r}")
+    options = parse_qs(parts.query)
+    host = parts.hostname or "localhost"
+    try:
+        if parts.scheme == "smtps":
+            server = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT,
+                                      context=ssl.create_default_context())
+        else:
+            server = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
+        with server:
+            if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+                server.starttls(context=ssl.create_default_context())
+            if parts.username:
+                server.login(unquote(parts.username), unquote(parts.password or ""))
+            server.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailError(f"{type(exc).__name__}: {exc}") from exc

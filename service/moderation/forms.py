@@ -1,0 +1,128 @@
+"""The moderation forms (Flask-WTF: each carries its CSRF token)."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+
+from .. import urls
+from ..actions import MAX_STAFF_TEXT
+from ..models import DIGESTS, MODES
+
+MAX_LIST_ITEMS = 500
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class CsrfForm(FlaskForm):
+    """A form that only proves it came from our pages (action buttons)."""
+
+
+class TextForm(FlaskForm):
+    """A staff reply, or a staff edit of a comment."""
+
+    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=MAX_STAFF_TEXT)])
+
+
+class BanForm(FlaskForm):
+    """Ban a commenter from one site."""
+
+    duration = SelectField(_l("For how long"), default="30", choices=[
+        SelectChoice("1", _l("One day")), SelectChoice("7", _l("One week")), SelectChoice("30", _l("30 days")),
+        SelectChoice("365", _l("One year")),
+        SelectChoice("forever", _l("For good")),
+    ])
+    reason = StringField(_l("Reason (kept in the audit log)"), validators=[Length(max=500)])
+    by_email = BooleanField(_l("By email address"), default=True)
+    by_ip = BooleanField(_l("By network address"), default=True)
+
+
+def _lines(text: str | None) -> list[str]:
+    """One entry per line (commas also separate), blanks and duplicates dropped."""
+    seen: dict[str, None] = {}
+    for raw in (text or "").replace(",", "\n").splitlines():
+        value = raw.strip()
+        if value:
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+class SettingsForm(FlaskForm):
+    """A site's moderation and notification settings."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    mode = RadioField(_l("Moderation mode"), choices=[
+        SelectChoice("pre", _l("Hold every comment for review")),
+        SelectChoice("first-time", _l("Hold first-time commenters; publish people already approved")),
+        SelectChoice("post", _l("Publish at once; moderate afterwards")),
+    ], validators=[DataRequired()])
+    origins = TextAreaField(_l("Allowed origins (one per line)"), validators=[DataRequired(), Length(max=20_000)])
+    banned_words = TextAreaField(_l("Banned words: rejected (one per line)"), validators=[Length(max=20_000)])
+    suspect_words = TextAreaField(_l("Suspect words: held for review (one per line)"),
+                                  validators=[Length(max=20_000)])
+    max_links = IntegerField(_l("Links allowed before a comment is held"), validators=[NumberRange(0, 100)])
+    report_threshold = IntegerField(_l("Reports that send a comment back to the queue"),
+                                    validators=[NumberRange(1, 1000)])
+    edit_window = IntegerField(_l("Minutes readers may edit their comment (empty: service default)"),
+                               validators=[Optional(), NumberRange(0, 7 * 24 * 60)])
+    notify_emails = TextAreaField(_l("Notify these addresses (one per line; empty: the site's moderators)"),
+                                  validators=[Length(max=20_000)])
+    digest = SelectField(_l("Email"), choices=[
+        SelectChoice("instant", _l("One email per held comment")), SelectChoice("hourly", _l("An hourly digest")),
+        SelectChoice("daily", _l("A daily digest")), SelectChoice("off", _l("No email")),
+    ])
+    webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=500),
+                                                               URL(require_tld=False)])
+
+    def validate_mode(self, field):
+        """Only the modes the rules know."""
+        if field.data not in MODES:
+            raise ValidationError(_l("Choose a moderation mode."))
+
+    def validate_digest(self, field):
+        """Only the known frequencies."""
+        if field.data not in DIGESTS:
+            raise ValidationError(_l("Choose how often to send email."))
+
+    def validate_origins(self, field):
+        """Each origin must be scheme://host[:port]."""
+        values = _lines(field.data)
+        if len(values) > MAX_LIST_ITEMS:
+            raise ValidationError(_l("Too many entries."))
+        try:
+            self.clean_origins = sorted({urls.normalize_origin(v) for v in values})
+        except urls.InvalidURL as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_notify_emails(self, field):
+        """Each line must be an email address."""
+        values = _lines(field.data)
+        if len(values) > MAX_LIST_ITEMS:
+            raise ValidationError(_l("Too many entries."))
+        clean = []
+        for value in values:
+            try:
+                clean.append(validate_email(value, check_deliverability=False).normalized.lower())
+            except EmailNotValidError as exc:
+                raise ValidationError(_l("%(value)s is not an email address.", value=value)) from exc
+        self.clean_emails = clean
+
+    def validate_webhook_url(self, field):
+        """Webhooks go to http(s) URLs only."""
+        if field.data and not field.data.lower().startswith(("http://", "https://")):
+            raise ValidationError(_l("Use an http:// or https:// URL."))
+
+    @staticmethod
+    def words(text: str | None) -> list[str]:
+        """A word list from the text area."""
+        return _lines(text)[:MAX_LIST_ITEMS]

@@ -1,0 +1,86 @@
+"""Words the templates use: labels for statuses, actions and rule reasons, translated."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+
+from .. import auth, stats
+from ..models import Moderator
+from . import bp
+
+
+@bp.app_template_global()
+def current_moderator() -> Moderator | None:
+    """The signed-in moderator, for the page header."""
+    return auth.current_moderator()
+
+
+@bp.app_template_global()
+def reason_label(code: str) -> str:
+    """A moderator-facing explanation of an automatic-rule reason code."""
+    labels = {
+        "honeypot": _("Filled the hidden field only robots see"),
+        "no_ticket": _("Posted without loading the thread first"),
+        "too_fast": _("Posted faster than a person can type"),
+        "banned": _("Banned commenter"),
+        "banned_word": _("Contains a banned word"),
+        "suspect_word": _("Contains a suspect word"),
+        "too_many_links": _("Too many links"),
+        "duplicate": _("Same text posted again"),
+        "mode_pre": _("Every comment is reviewed on this site"),
+        "first_time": _("First comment from this person"),
+        "reported": _("Reported by readers"),
+    }
+    return labels.get(code, code)
+
+
+@bp.app_template_global()
+def status_label(status: str | None) -> str:
+    """A translated comment status."""
+    labels = {"pending": _("pending"), "approved": _("approved"), "rejected": _("rejected"),
+              "spam": _("spam"), "deleted": _("deleted"), "reported": _("reported"), "all": _("all")}
+    return labels.get(status or "", status or "—")
+
+
+@bp.app_template_global()
+def action_label(action: str) -> str:
+    """A translated audit action."""
+    labels = {"created": _("arrived"), "approve": _("approved"), "reject": _("rejected"), "spam": _("marked spam"),
+              "delete": _("deleted"), "deleted": _("deleted by author"), "edited": _("edited by author"),
+              "edit": _("edited by staff"), "pin": _("pinned"), "unpin": _("unpinned"), "ban": _("banned author"),
+              "unban": _("lifted ban"), "lock": _("locked thread"), "unlock": _("unlocked thread"),
+              "staff_reply": _("staff reply"), "reported": _("sent back by reports"),
+              "resolve": _("dismissed reports"), "requeue": _("sent back to the queue")}
+    return labels.get(action, action)
+
+
+@bp.app_template_global()
+def ui_language() -> str:
+    """The language of this page, for <html lang>."""
+    return str(get_locale() or "en")
+
+
+@bp.app_template_filter("reason_text")
+def reason_text(code: str) -> str:
+    """Reason labels as a filter, for the plain-text emails."""
+    return reason_label(code)
+
+
+@bp.app_template_global()
+def duration(seconds: float | None):
+    """A duration as (amount, unit), see :func:`service.stats.duration`."""
+    return stats.duration(seconds)
+
+
+@bp.app_template_global()
+def duration_text(value: tuple[int, str]) -> str:
+    """"3 hours", "12 minutes" ... translated."""
+    amount, unit = value
+    texts = {
+        "seconds": ngettext("%(num)d second", "%(num)d seconds", amount),
+        "minutes": ngettext("%(num)d minute", "%(num)d minutes", amount),
+        "hours": ngettext("%(num)d hour", "%(num)d hours", amount),
+        "days": ngettext("%(num)d day", "%(num)d days", amount),
+    }
+    return texts[unit]

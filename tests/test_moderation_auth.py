@@ -1,0 +1,117 @@
+"""Signing in and out: passwords, sessions, cookies and rate limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from service import auth
+from service.extensions import db
+from service.models import Moderator
+from tests.access_table import csrf_token
+from tests.moderation_helpers import PASSWORD, add_moderator
+
+
+def login(client, email="mod@example.org", password=PASSWORD, **extra):
+    return client.post("/moderate/login", data={"email": email, "password": password,
+                                                "csrf_token": csrf_token(client), **extra})
+
+
+@pytest.fixture
+def account(app, two_sites):
+    add_moderator(app, "mod@example.org", sites=["blog"])
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app, account):
+    with app.app_context():
+        stored = db.session.scalar(db.select(Moderator)).password_hash
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_right_password_signs_in_and_opens_the_queue(app, client, account):
+    response = login(client)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/moderate/")
+    assert client.get("/moderate/").status_code == 200
+
+
+def test_sign_in_returns_to_the_page_asked_for(app, client, account):
+    response = login(client, next="/moderate/audit?site=blog")
+    assert response.headers["Location"].endswith("/moderate/audit?site=blog")
+
+
+def test_wrong_password_is_refused_with_401_and_a_message(app, client, account):
+    response = login(client, password="wrong password")
+    assert response.status_code == 401 and "do not match" in response.get_data(as_text=True)
+    assert client.get("/moderate/").status_code == 303
+
+
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(app, client, account):
+    response = login(client, email="nobody@example.org")
+    assert response.status_code == 401 and "do not match" in response.get_data(as_text=True)
+
+
+def test_email_is_case_insensitive(app, client, account):
+    assert login(client, email="MOD@Example.org").status_code == 303
+
+
+def test_sign_in_without_csrf_token_is_refused(app, client, account):
+    response = client.post("/moderate/login", data={"email": "mod@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(app, client, account):
+    response = login(client)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sign_in_records_the_time(app, client, account):
+    login(client)
+    with app.app_context():
+        assert db.session.scalar(db.select(Moderator)).last_login_at is not None
+
+
+def test_signed_in_visitor_is_sent_from_the_login_page_to_the_queue(app, client, account):
+    login(client)
+    assert client.get("/moderate/login").status_code == 303
+
+
+def test_authenticate_checks_the_password(app, account):
+    with app.app_context():
+        assert auth.authenticate("mod@example.org", PASSWORD).email == "mod@example.org"
+        assert auth.authenticate("mod@example.org", "nope") is None
+        assert auth.authenticate("", PASSWORD) is None
+
+
+class TestRateLimits:
+    @pytest.fixture
+    def app_settings(self):
+        return {"CAUSERIE_RATELIMIT_LOGIN": "3/minute", "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": "2/minute"}
+
+    def test_failed_sign_ins_to_one_account_are_limited(self, app, account):
+        for n in range(2):
+            client = app.test_client()
+            assert login(client, password="bad", environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code == 401
+        client = app.test_client()
+        response = login(client, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+        assert response.status_code == 429 and response.headers["Retry-After"]
+
+    def test_failed_sign_ins_from_one_address_are_limited(self, app, client, account):
+        for n in range(3):
+            assert login(client, email=f"guess{n}@example.org", password="bad").status_code == 401
+        response = login(client, email="mod@example.org")
+        assert response.status_code == 429 and "<html" in response.get_data(as_text=True)
+
+    def test_successful_sign_ins_do_not_use_up_the_limit(self, app, account):
+        for _ in range(4):
+            client = app.test_client()
+            assert login(client).status_code == 303
+
+
+def test_session_cookie_is_secure_over_https(app, account):
+    client = app.test_client()
+    token = csrf_token(client)
+    # Over HTTPS, Flask-WTF also checks that the Referer is our own origin.
+    response = client.post("/moderate/login", base_url="https://localhost",
+                           headers={"Referer": "https://localhost/moderate/login"},
+                           data={"email": "mod@example.org", "password": PASSWORD, "csrf_token": token})
+    assert "Secure" in response.headers["Set-Cookie"]

@@ -1,0 +1,512 @@
+"""Notifications: the outbox, the worker, moderator emails, digests, reply
+notifications, webhooks, retries; delivered to a real local SMTP server and
+a local HTTP receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from service import notify
+from service.extensions import db
+from service.models import Comment, Outbox, Site, utcnow
+from tests.conftest import Reader, add_site
+from tests.moderation_helpers import add_comment, add_moderator, get
+from tests.notify_servers import SMTPServer, WebhookReceiver
+
+
+@pytest.fixture
+def smtp(app):
+    """A running SMTP server the app sends to."""
+    server = SMTPServer().start()
+    app.config["CAUSERIE_SMTP_URL"] = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def held_site(app):
+    """A site holding every comment, notifying two addresses one email at a time."""
+    add_site(app, "blog", mode="pre", notify_emails=["desk@example.org", "editor@example.org"])
+    return "blog"
+
+
+def run(app, now=None):
+    with app.app_context():
+        return notify.run_once(now)
+
+
+def rows(app):
+    with app.app_context():
+        return [(o.topic, o.payload.get("channel"), o.status, o.attempts)
+                for o in db.session.scalars(sa.select(Outbox).order_by(Outbox.id))]
+
+
+def set_site(app, key="blog", **fields):
+    with app.app_context():
+        site = db.session.scalar(sa.select(Site).where(Site.key == key))
+        for name, value in fields.items():
+            setattr(site, name, value)
+        db.session.commit()
+
+
+def link_paths(body: str) -> dict[str, str]:
+    found = dict(re.findall(r"(Approve|Reject|Mark as spam|Spam):\s+http://[^/]+(/moderate/link/\S+)", body))
+    return {"approve": found["Approve"], "reject": found["Reject"],
+            "spam": found.get("Mark as spam") or found.get("Spam")}
+
+
+# ------------------------------------------------------------------ moderator email
+
+
+def test_held_comment_emails_each_notification_address(app, client, smtp, held_site):
+    Reader(client, "blog").post(text="Please look at this", author="Lou")
+    assert run(app).sent == 2
+    assert len(smtp.mailbox.to("desk@example.org")) == 1 and len(smtp.mailbox.to("editor@example.org")) == 1
+    message = smtp.mailbox.to("desk@example.org")[0]
+    assert "Held" in message["Subject"] and "Lou" in message["Subject"]
+    body = message.get_content()
+    assert "Please look at this" in body and "Every comment is reviewed on this site" in body
+    assert set(link_paths(body)) == {"approve", "reject", "spam"}
+
+
+def test_site_without_addresses_emails_its_moderators(app, client, smtp):
+    add_site(app, "blog", mode="pre")
+    add_moderator(app, "assigned@example.org", sites=["blog"])
+    add_moderator(app, "boss@example.org", admin=True)
+    Reader(client, "blog").post()
+    run(app)
+    assert [m["To"] for m in smtp.mailbox.messages] == ["assigned@example.org"]
+
+
+def test_published_comment_sends_no_moderator_email(app, client, smtp):
+    add_site(app, "blog", mode="post", notify_emails=["desk@example.org"])
+    Reader(client, "blog").post()
+    run(app)
+    assert smtp.mailbox.messages == []
+
+
+def test_comment_decided_before_delivery_sends_no_email(app, client, smtp, held_site):
+    comment_id = Reader(client, "blog").post().json["comment"]["id"]
+    with app.app_context():
+        db.session.get(Comment, comment_id).status = "approved"
+        db.session.commit()
+    run(app)
+    assert smtp.mailbox.messages == [] and {r[2] for r in rows(app)} == {"sent"}
+
+
+def test_reported_comment_emails_the_moderators(app, client, smtp):
+    add_site(app, "blog", mode="post", report_threshold=1, notify_emails=["desk@example.org"])
+    comment_id = Reader(client, "blog").post(text="Hot take").json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.50").report(comment_id, reason="Hateful")
+    run(app)
+    message = smtp.mailbox.to("desk@example.org")[0]
+    assert "Reported" in message["Subject"] and "Hateful" in message.get_content()
+
+
+def test_digest_mode_sends_no_email_per_comment(app, client, smtp, held_site):
+    set_site(app, digest="hourly")
+    Reader(client, "blog").post()
+    assert [r[1] for r in rows(app)] == []
+
+
+def test_hourly_digest_lists_the_held_comments_once(app, client, smtp, held_site):
+    set_site(app, digest="hourly", notify_emails=["desk@example.org"])
+    Reader(client, "blog").post(text="First held comment")
+    Reader(client, "blog", ip="192.0.2.2").post(text="Second held comment")
+    result = run(app)
+    assert result.digests == 1 and result.sent == 1
+    body = smtp.mailbox.messages[0].get_content()
+    assert "First held comment" in body and "Second held comment" in body and "2 new comments" in body
+    assert len(re.findall(r"/moderate/link/", body)) == 6
+    run(app)
+    assert len(smtp.mailbox.messages) == 1
+
+
+def test_next_digest_waits_for_the_period_and_lists_only_new_comments(app, client, smtp, held_site):
+    set_site(app, digest="hourly", notify_emails=["desk@example.org"])
+    Reader(client, "blog").post(text="Old news comment")
+    run(app)
+    Reader(client, "blog", ip="192.0.2.2").post(text="Fresh comment")
+    run(app, utcnow() + timedelta(minutes=30))
+    assert len(smtp.mailbox.messages) == 1
+    run(app, utcnow() + timedelta(minutes=61))
+    body = smtp.mailbox.messages[1].get_content()
+    assert "Fresh comment" in body and "Old news comment" not in body
+
+
+def test_empty_period_sends_no_digest(app, smtp, held_site):
+    set_site(app, digest="daily")
+    assert run(app).digests == 0 and smtp.mailbox.messages == []
+
+
+# ------------------------------------------------------------------ one-click links
+
+
+@pytest.fixture
+def emailed(app, client, smtp, held_site):
+    """A held comment and the link paths of the email about it to desk@."""
+    add_moderator(app, "desk@example.org", sites=["blog"])
+    comment_id = Reader(client, "blog").post(text="Judge me").json["comment"]["id"]
+    run(app)
+    return comment_id, link_paths(smtp.mailbox.to("desk@example.org")[0].get_content())
+
+
+def csrf(client, path):
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_opening_a_link_shows_a_confirmation_and_changes_nothing(app, emailed):
+    comment_id, links = emailed
+    client = app.test_client()
+    response = client.get(links["approve"])
+    assert response.status_code == 200 and "Judge me" in response.get_data(as_text=True)
+    assert "<form method=\"post\"" in response.get_data(as_text=True)
+    assert get(app, Comment, comment_id).status == "pending"
+
+
+def test_confirming_a_link_acts_and_records_who(app, emailed):
+    comment_id, links = emailed
+    client = app.test_client()
+    response = client.post(links["approve"], data={"csrf_token": csrf(client, links["approve"])})
+    assert response.status_code == 200
+    assert get(app, Comment, comment_id).status == "approved"
+    from tests.test_moderation_actions import events
+
+    assert events(app, comment_id)[-1] == ("approve", "pending", "approved", "desk@example.org")
+
+
+def test_spam_link_marks_the_comment_as_spam(app, emailed):
+    comment_id, links = emailed
+    client = app.test_client()
+    client.post(links["spam"], data={"csrf_token": csrf(client, links["spam"])})
+    assert get(app, Comment, comment_id).status == "spam"
+
+
+def test_a_used_link_is_refused_with_410(app, emailed):
+    comment_id, links = emailed
+    client = app.test_client()
+    token = csrf(client, links["reject"])
+    client.post(links["reject"], data={"csrf_token": token})
+    with app.app_context():
+        db.session.get(Comment, comment_id).status = "pending"
+        db.session.commit()
+    response = client.post(links["reject"], data={"csrf_token": token})
+    assert response.status_code == 410 and "already been used" in response.get_data(as_text=True)
+
+
+def test_the_other_links_of_the_same_email_die_with_the_first(app, emailed):
+    comment_id, links = emailed
+    client = app.test_client()
+    client.post(links["approve"], data={"csrf_token": csrf(client, links["approve"])})
+    with app.app_context():
+        db.session.get(Comment, comment_id).status = "pending"
+        db.session.commit()
+    assert client.get(links["spam"]).status_code == 410
+
+
+def test_a_link_for_a_comment_already_decided_says_so_with_409(app, emailed):
+    comment_id, links = emailed
+    with app.app_context():
+        db.session.get(Comment, comment_id).status = "rejected"
+        db.session.commit()
+    client = app.test_client()
+    response = client.post(links["approve"], data={"csrf_token": csrf(client, "/moderate/login")})
+    assert response.status_code == 409 and get(app, Comment, comment_id).status == "rejected"
+
+
+def test_an_expired_link_is_refused_with_410(app, client, smtp, held_site, monkeypatch):
+    from itsdangerous.timed import TimestampSigner
+
+    add_moderator(app, "desk@example.org", sites=["blog"])
+    comment_id = Reader(client, "blog").post().json["comment"]["id"]
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) - 8 * 86400)
+    run(app)
+    monkeypatch.undo()
+    path = link_paths(smtp.mailbox.to("desk@example.org")[0].get_content())["approve"]
+    response = app.test_client().get(path)
+    assert response.status_code == 410 and "expired" in response.get_data(as_text=True)
+    assert get(app, Comment, comment_id).status == "pending"
+
+
+def test_a_forged_link_is_refused_with_404(app, emailed):
+    _, links = emailed
+    forged = links["approve"][:-3] + ("AAA" if not links["approve"].endswith("AAA") else "BBB")
+    assert app.test_client().get(forged).status_code == 404
+    assert app.test_client().get("/moderate/link/not-a-token").status_code == 404
+
+
+def test_a_link_post_without_csrf_token_is_refused(app, emailed):
+    comment_id, links = emailed
+    assert app.test_client().post(links["approve"]).status_code == 400
+    assert get(app, Comment, comment_id).status == "pending"
+
+
+def test_a_moderator_removed_from_the_site_cannot_use_their_link(app, emailed):
+    comment_id, links = emailed
+    with app.app_context():
+        from service.models import Moderator
+
+        db.session.scalar(sa.select(Moderator).where(Moderator.email == "desk@example.org")).sites = []
+        db.session.commit()
+    assert app.test_client().get(links["approve"]).status_code == 404
+
+
+# ------------------------------------------------------------------ reply notifications
+
+
+def test_approved_reply_notifies_the_parent_author(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    reader = Reader(client, "blog")
+    parent_id = reader.post(text="My first thought", email="asker@example.org", notify=True).json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text="Here is my answer", author="Bob", parent_id=parent_id,
+                                                 email="bob@example.org")
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert "Bob replied" in message["Subject"] and "Here is my answer" in message.get_content()
+    assert message["List-Unsubscribe"].startswith("<http") and message["List-Unsubscribe-Post"]
+
+
+def test_held_reply_notifies_only_once_it_is_approved(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    set_site(app, mode="pre")
+    answer = Reader(client, "blog", ip="192.0.2.77").post(text="Held answer", parent_id=parent_id)
+    reply_id = answer.json["comment"]["id"]
+    run(app)
+    assert smtp.mailbox.to("asker@example.org") == []
+    add_moderator(app, "mod@example.org", sites=["blog"])
+    from tests.moderation_helpers import Session
+
+    mod = Session(app.test_client()).sign_in("mod@example.org")
+    mod.post(f"/moderate/comments/{reply_id}/approve")
+    run(app)
+    assert len(smtp.mailbox.to("asker@example.org")) == 1
+    mod.post(f"/moderate/comments/{reply_id}/reject")
+    mod.post(f"/moderate/comments/{reply_id}/approve")
+    run(app)
+    assert len(smtp.mailbox.to("asker@example.org")) == 1
+
+
+def test_staff_reply_notifies_the_parent_author(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    add_moderator(app, "mod@example.org", sites=["blog"], name="Editor")
+    from tests.moderation_helpers import Session
+
+    Session(app.test_client()).sign_in("mod@example.org").post(f"/moderate/comments/{parent_id}/reply",
+                                                                {"text": "Thanks for asking"})
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert "Editor (staff)" in message.get_content()
+
+
+def test_no_notification_when_the_author_did_not_ask(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    parent_id = Reader(client, "blog").post(email="quiet@example.org").json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text="Answer", parent_id=parent_id)
+    run(app)
+    assert smtp.mailbox.messages == []
+
+
+def test_no_notification_for_answering_oneself(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    reader = Reader(client, "blog")
+    parent_id = reader.post(email="self@example.org", notify=True).json["comment"]["id"]
+    reader.post(text="And another thing", email="self@example.org", parent_id=parent_id)
+    run(app)
+    assert smtp.mailbox.messages == []
+
+
+def test_unsubscribe_link_shows_a_confirmation_then_stops_notifications(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text="Answer one", parent_id=parent_id)
+    run(app)
+    url = re.search(r"Stop these emails: http://[^/]+(\S+)", smtp.mailbox.messages[0].get_content()).group(1)
+    other = app.test_client()
+    assert other.get(url).status_code == 200 and get(app, Comment, parent_id).notify is True
+    # RFC 8058: the mail provider POSTs with no session and no CSRF token.
+    response = other.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and get(app, Comment, parent_id).notify is False
+    Reader(client, "blog", ip="192.0.2.78").post(text="Answer two", parent_id=parent_id)
+    run(app)
+    assert len(smtp.mailbox.messages) == 1
+
+
+# ------------------------------------------------------------------ retries
+
+
+def test_reader_post_succeeds_while_the_mail_server_is_down(app, client, held_site):
+    app.config["CAUSERIE_SMTP_URL"] = "smtp://127.0.0.1:9"
+    assert Reader(client, "blog").post().status_code == 201
+
+
+def test_dead_mail_server_loses_nothing_and_retries_with_backoff(app, client, held_site):
+    server = SMTPServer()  # not started yet
+    app.config["CAUSERIE_SMTP_URL"] = server.url
+    Reader(client, "blog").post(text="Survives the outage")
+    now = utcnow()
+    result = run(app, now)
+    assert result.retried == 2 and result.sent == 0
+    with app.app_context():
+        entry = db.session.scalars(sa.select(Outbox)).first()
+        assert entry.attempts == 1 and entry.status == "pending" and "Error" in entry.last_error
+        assert entry.next_attempt_at == now + timedelta(seconds=60)
+    assert run(app, now + timedelta(seconds=30)).retried == 0  # not due yet
+    run(app, now + timedelta(seconds=61))
+    with app.app_context():
+        assert db.session.scalars(sa.select(Outbox)).first().next_attempt_at == now + timedelta(seconds=61 + 120)
+    server.start()
+    try:
+        assert run(app, now + timedelta(seconds=200)).sent == 2
+        assert "Survives the outage" in server.mailbox.messages[0].get_content()
+    finally:
+        server.stop()
+
+
+def test_backoff_doubles_and_is_capped():
+    assert [notify.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
+    assert notify.backoff(30) == timedelta(hours=6)
+
+
+def test_delivery_failing_every_time_is_marked_failed_and_can_be_retried(app, client, held_site):
+    app.config["CAUSERIE_SMTP_URL"] = "smtp://127.0.0.1:9"
+    set_site(app, notify_emails=["desk@example.org"])
+    Reader(client, "blog").post()
+    now = utcnow()
+    for attempt in range(notify.MAX_ATTEMPTS):
+        run(app, now + timedelta(days=attempt))
+    assert rows(app)[0][2:] == ("failed", notify.MAX_ATTEMPTS)
+    with app.app_context():
+        assert notify.retry_failed() == 1
+    assert rows(app)[0][2:] == ("pending", 0)
+
+
+def test_a_row_claimed_by_another_worker_is_not_sent_twice(app, client, smtp, held_site):
+    set_site(app, notify_emails=["desk@example.org"])
+    Reader(client, "blog").post()
+    now = utcnow()
+    with app.app_context():
+        entry_id = db.session.scalar(sa.select(Outbox.id))
+        assert notify._claim(entry_id, now)  # noqa: SLF001 - another worker took it
+    assert run(app, now).sent == 0
+    assert run(app, now + notify.LEASE + timedelta(seconds=1)).sent == 1  # its lease ran out
+
+
+def test_worker_command_delivers_once(app, client, smtp, held_site):
+    Reader(client, "blog").post()
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0 and "sent 2" in result.output
+    assert len(smtp.mailbox.messages) == 2
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+def test_webhook_receives_new_comments_signed_with_the_sites_key(app, client, receiver):
+    add_site(app, "blog", mode="post", webhook_url=receiver.url)
+    comment_id = Reader(client, "blog").post(text="Webhook me", email="private@example.org").json["comment"]["id"]
+    assert run(app).sent == 1
+    headers, body = receiver.requests[0]
+    assert headers["Causerie-Event"] == "comment.created"
+    payload = json.loads(body)
+    assert payload["site"] == "blog" and payload["comment"]["id"] == comment_id
+    assert "private@example.org" not in body.decode() and "email" not in payload["comment"]
+    stamp, signature = (part.split("=", 1)[1] for part in headers["Causerie-Signature"].split(","))
+    with app.app_context():
+        secret = notify.webhook_secret(db.session.scalar(sa.select(Site)))
+    expected = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(signature, expected)
+
+
+def test_webhook_receives_moderation_decisions(app, client, receiver):
+    add_site(app, "blog", mode="pre", webhook_url=receiver.url)
+    comment_id = add_comment(app, "blog")
+    add_moderator(app, "mod@example.org", sites=["blog"])
+    from tests.moderation_helpers import Session
+
+    Session(app.test_client()).sign_in("mod@example.org").post(f"/moderate/comments/{comment_id}/reject")
+    run(app)
+    payload = json.loads(receiver.requests[-1][1])
+    assert payload["event"] == "comment.moderated"
+    assert (payload["from_status"], payload["to_status"], payload["comment"]["status"]) == ("pending", "rejected",
+                                                                                           "rejected")
+
+
+def test_webhook_error_status_is_retried(app, client):
+    receiver = WebhookReceiver(status=503).start()
+    try:
+        add_site(app, "blog", mode="post", webhook_url=receiver.url)
+        Reader(client, "blog").post()
+        now = utcnow()
+        assert run(app, now).retried == 1
+        receiver.status = 204
+        assert run(app, now + timedelta(minutes=2)).sent == 1
+        assert len(receiver.requests) == 2
+    finally:
+        receiver.stop()
+
+
+def test_webhook_redirect_is_a_failed_delivery(app, client):
+    receiver = WebhookReceiver(status=302).start()
+    try:
+        add_site(app, "blog", mode="post", webhook_url=receiver.url)
+        Reader(client, "blog").post()
+        assert run(app).retried == 1
+    finally:
+        receiver.stop()
+
+
+def test_no_webhook_row_without_a_webhook_url(app, client):
+    add_site(app, "blog", mode="post")
+    Reader(client, "blog").post()
+    assert rows(app) == []
+
+
+def test_signature_covers_the_timestamp():
+    body = b'{"a":1}'
+    assert notify.sign("k", 1, body) != notify.sign("k", 2, body)
+    assert notify.sign("k", 1, body).startswith("t=1,v1=")
+
+
+def test_digest_includes_a_comment_sent_back_by_reports(app, client, smtp):
+    add_site(app, "blog", mode="post", report_threshold=1, digest="daily", notify_emails=["desk@example.org"])
+    comment_id = Reader(client, "blog").post(text="Published, then reported").json["comment"]["id"]
+    run(app)  # the first digest: nothing waits yet
+    Reader(client, "blog", ip="192.0.2.50").report(comment_id, reason="Off topic")
+    run(app, utcnow() + timedelta(days=1, minutes=1))
+    assert "Published, then reported" in smtp.mailbox.messages[0].get_content()
+
+
+def test_housekeeping_forgets_old_sent_rows_and_expired_link_ids(app, two_sites):
+    from service.models import UsedToken
+
+    now = utcnow()
+    with app.app_context():
+        site_id = db.session.scalar(sa.select(Site.id))
+        db.session.add_all([
+            Outbox(site_id=site_id, topic="t", status="sent", sent_at=now - timedelta(days=31)),
+            Outbox(site_id=site_id, topic="t", status="sent", sent_at=now - timedelta(days=1)),
+            Outbox(site_id=site_id, topic="t", status="failed"),
+            UsedToken(jti="old", used_at=now - timedelta(days=9)),
+            UsedToken(jti="recent", used_at=now - timedelta(days=1)),
+        ])
+        db.session.commit()
+        notify.housekeeping(now)
+        assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 2
+        assert db.session.scalars(sa.select(UsedToken.jti)).all() == ["recent"]
