@@ -85,6 +85,7 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_RATELIMIT_REPORT": _env("RATELIMIT_REPORT", "10/hour"),
         "CAUSERIE_RATELIMIT_READ": _env("RATELIMIT_READ", "600/minute"),
         "CAUSERIE_RATELIMIT_LOGIN": _env("RATELIMIT_LOGIN", "10/minute;50/hour"),
+        "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": _env("RATELIMIT_LOGIN_ACCOUNT"),
         "CAUSERIE_TRUSTED_PROXIES": trusted_proxies,
         "CAUSERIE_EDIT_WINDOW": _env_int("EDIT_WINDOW", 900),
         "CAUSERIE_MAX_COMMENT_LENGTH": _env_int("MAX_COMMENT_LENGTH", 10_000),

@@ -110,3 +110,14 @@ def test_import_and_export_show_in_the_audit_log(app, admin):
 
 def test_unknown_site_is_404(admin):
     assert admin.get("/moderate/sites/nope/data").status_code == 404
+
+
+def test_the_sites_page_links_to_import_and_backup(admin):
+    html = admin.get("/moderate/sites").get_data(as_text=True)
+    assert "/moderate/sites/blog/data" in html
+
+
+def test_the_audit_log_names_an_import_in_french(admin):
+    upload(admin, DATA / "disqus.xml")
+    html = admin.get("/moderate/audit", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "importé" in html

@@ -51,7 +51,9 @@ def action_label(action: str) -> str:
               "edit": _("edited by staff"), "pin": _("pinned"), "unpin": _("unpinned"), "ban": _("banned author"),
               "unban": _("lifted ban"), "lock": _("locked thread"), "unlock": _("unlocked thread"),
               "staff_reply": _("staff reply"), "reported": _("sent back by reports"),
-              "resolve": _("dismissed reports"), "requeue": _("sent back to the queue")}
+              "resolve": _("dismissed reports"), "requeue": _("sent back to the queue"),
+              "imported": _("imported"), "exported": _("exported a backup"), "erased": _("erased on request"),
+              "anonymised": _("anonymised on request")}
     return labels.get(action, action)
 
 
