@@ -20,7 +20,9 @@ def record(
     event = ModerationEvent(
         site_id=comment.site_id,
         comment=comment,
-        thread_id=comment.thread_id,
+        # The thread object, not its id: a first comment's thread has no id
+        # until the flush.
+        thread=comment.thread,
         moderator_id=moderator.id if moderator else None,
         actor=actor or (moderator.email if moderator else "system"),
         action=action,

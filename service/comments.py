@@ -29,11 +29,10 @@ EDITABLE = ("approved", "pending")
 
 @dataclass
 class Posted:
-    """The result of a successful post, as the API reports it."""
+    """The result of a successful post: the API's answer, and who may read it."""
 
-    comment: Comment
-    edit_token: str
-    editable_until: datetime
+    answer: dict
+    origins: list[str]
 
 
 def edit_window(site: Site) -> timedelta:
@@ -44,10 +43,8 @@ def edit_window(site: Site) -> timedelta:
 
 def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     """Store a reader's new comment, judged by the automatic rules."""
-    ref = threads.lookup(data["site"], data["url"], data["thread"])
+    site, thread, ref = threads.load_for_write(data["site"], data["url"], data["thread"])
     threads.require_origin(ref.origins, origin)
-    site = db.session.get(Site, ref.site_id)
-    thread = db.session.get(threads.Thread, ref.thread_id) if ref.thread_id else None
     if thread is not None and thread.locked:
         raise APIError(403, "thread_locked", "This discussion is closed to new comments.")
     parent = _parent(thread, data["parent_id"])
@@ -95,8 +92,14 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     db.session.add(comment)
     audit.record(comment, "created", to_status=status, actor="rules", detail=", ".join(comment.reasons))
     notify.enqueue("comment.created", comment)
+    db.session.flush()
+    # Answer from what is in hand: after the commit every attribute would be
+    # read again from the database.
+    answer = owner_answer(comment, edit_token=token,
+                          editable_until=threads.iso(comment.created_at + edit_window(site)))
+    origins = list(site.origins or [])
     db.session.commit()
-    return Posted(comment, token, comment.created_at + edit_window(site))
+    return Posted(answer, origins)
 
 
 def _parent(thread, parent_id: int | None) -> Comment | None:
@@ -205,3 +208,9 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
 def owner_status(comment: Comment) -> str:
     """What the author is told of their comment's status."""
     return OWNER_STATUS[comment.status]
+
+
+def owner_answer(comment: Comment, **extra) -> dict:
+    """The API's answer to the author about their own comment."""
+    status = owner_status(comment)
+    return {"comment": {**threads.public_comment(comment), "status": status}, "status": status, **extra}

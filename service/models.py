@@ -198,6 +198,7 @@ class ModerationEvent(db.Model):
 
     moderator = relationship("Moderator")
     comment = relationship("Comment")
+    thread = relationship("Thread")
 
 
 class Outbox(db.Model):

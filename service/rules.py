@@ -112,18 +112,21 @@ def too_fast(sub: Submission) -> Verdict | None:
 def duplicate_text(sub: Submission) -> Verdict | None:
     """The same text again: from the same person, or many times over, is spam."""
     since = utcnow() - DUPLICATE_WINDOW
-    base = sa.select(sa.func.count(Comment.id)).where(
-        Comment.site_id == sub.site.id,
-        Comment.text_hash == sub.text_hash,
-        Comment.created_at >= since,
-        Comment.status != "deleted",
-    )
-    same_person = [c for c in (Comment.email_hash == sub.email_hash if sub.email_hash else None,
-                               Comment.ip_hash == sub.ip_hash if sub.ip_hash else None) if c is not None]
-    if same_person and db.session.scalar(base.where(sa.or_(*same_person))):
+    same_person = [column == value for column, value in ((Comment.email_hash, sub.email_hash),
+                                                         (Comment.ip_hash, sub.ip_hash)) if value]
+    mine = sa.func.count(sa.case((sa.or_(*same_person), 1))) if same_person else sa.literal(0)
+    copies, own_copies = db.session.execute(
+        sa.select(sa.func.count(Comment.id), mine).where(
+            Comment.site_id == sub.site.id,
+            Comment.text_hash == sub.text_hash,
+            Comment.created_at >= since,
+            Comment.status != "deleted",
+        )
+    ).one()
+    if own_copies:
         return Verdict("spam", "duplicate")
     folded_length = sum(ch.isalnum() for ch in sub.text)
-    if folded_length >= MIN_SHARED_DUPLICATE_LENGTH and db.session.scalar(base) >= 2:
+    if folded_length >= MIN_SHARED_DUPLICATE_LENGTH and copies >= 2:
         return Verdict("spam", "duplicate")
     return None
 

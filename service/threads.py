@@ -110,18 +110,20 @@ def site_key(value: str | None) -> str:
     return value
 
 
-def _lookup_statement(match_column):
-    # Built once: this runs on every thread read.
+def _lookup_statement(match_column: str):
+    # Built once from the tables and run on the session's connection as Core:
+    # this is every thread read, and ORM bookkeeping buys nothing for six columns.
+    site, thread = Site.__table__.c, Thread.__table__.c
     return (
-        sa.select(Site.id, Site.key, Site.origins, Thread.id, Thread.version, Thread.url)
-        .select_from(Site)
-        .outerjoin(Thread, sa.and_(Thread.site_id == Site.id, match_column == sa.bindparam("match")))
-        .where(Site.key == sa.bindparam("site"))
+        sa.select(site.id, site.key, site.origins, thread.id, thread.version, thread.url)
+        .select_from(Site.__table__)
+        .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, thread[match_column] == sa.bindparam("match")))
+        .where(site.key == sa.bindparam("site"))
     )
 
 
-_BY_URL = _lookup_statement(Thread.url)
-_BY_KEY = _lookup_statement(Thread.key)
+_BY_URL = _lookup_statement("url")
+_BY_KEY = _lookup_statement("key")
 
 
 def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadRef:
@@ -133,7 +135,7 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
         raise APIError(400, "invalid", "The thread key is not valid.", {"thread": "Not a valid thread key."})
     normalized = normalized_url(url) if url else None
     statement = _BY_KEY if key else _BY_URL
-    row = db.session.execute(statement, {"site": site, "match": key or normalized}).first()
+    row = db.session.connection().execute(statement, {"site": site, "match": key or normalized}).first()
     if row is None:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
     site_id, key_, origins, thread_id, version, stored_url = row
@@ -141,6 +143,32 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
     if normalized:
         check_page_origin(origins, normalized)
     return ThreadRef(site_id, key_, origins, stored_url or normalized, key, thread_id, version or 0)
+
+
+_WRITE_BY_URL = sa.select(Site, Thread).select_from(Site).outerjoin(
+    Thread, sa.and_(Thread.site_id == Site.id, Thread.url == sa.bindparam("match"))
+).where(Site.key == sa.bindparam("site"))
+_WRITE_BY_KEY = sa.select(Site, Thread).select_from(Site).outerjoin(
+    Thread, sa.and_(Thread.site_id == Site.id, Thread.key == sa.bindparam("match"))
+).where(Site.key == sa.bindparam("site"))
+
+
+def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[Site, Thread | None, ThreadRef]:
+    """Like :func:`lookup`, with the Site and Thread rows themselves, in one query."""
+    site = site_key(site)
+    if not url:
+        raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
+    normalized = normalized_url(url)
+    statement = _WRITE_BY_KEY if key else _WRITE_BY_URL
+    row = db.session.execute(statement, {"site": site, "match": key or normalized}).first()
+    if row is None:
+        raise APIError(404, "unknown_site", "No site is registered with this key.")
+    site_row, thread = row
+    origins = site_row.origins or []
+    check_page_origin(origins, normalized)
+    ref = ThreadRef(site_row.id, site_row.key, origins, thread.url if thread else normalized, key,
+                    thread.id if thread else None, thread.version if thread else 0)
+    return site_row, thread, ref
 
 
 class _BodyCache:

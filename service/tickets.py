@@ -16,7 +16,12 @@ SALT = "causerie-ticket"
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    # Built once per application: every thread read hands out a ticket.
+    serializer = current_app.extensions.get("causerie.tickets")
+    if serializer is None:
+        serializer = current_app.extensions["causerie.tickets"] = URLSafeTimedSerializer(
+            current_app.config["SECRET_KEY"], salt=SALT)
+    return serializer
 
 
 def issue(site_key: str) -> str:

@@ -9,6 +9,7 @@ for the root path).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
@@ -38,8 +39,13 @@ def normalize_origin(origin: str) -> str:
     return origin_of(origin.rstrip("/"))
 
 
+@lru_cache(maxsize=8192)
 def normalize(url: str) -> str:
-    """Return the canonical form of a thread URL, or raise InvalidURL."""
+    """Return the canonical form of a thread URL, or raise InvalidURL.
+
+    Cached: a listing page asks for the same URLs' counts on every view, and
+    the answer for a given string never changes.
+    """
     parts = _split(url)
     path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~%")
     if path == "":

@@ -44,6 +44,7 @@ def test_post_writes_an_audit_event(app, reader):
     with app.app_context():
         event = db.session.query(ModerationEvent).one()
         assert (event.action, event.to_status, event.actor) == ("created", "approved", "rules")
+        assert event.thread_id == db.session.query(Thread).one().id
 
 
 def test_email_is_stored_but_ip_only_as_a_hash(app, reader):

@@ -32,9 +32,7 @@ def _bearer() -> str | None:
 
 
 def _comment_answer(comment, **extra):
-    body = {"comment": {**threads.public_comment(comment), "status": comments.owner_status(comment)},
-            "status": comments.owner_status(comment), **extra}
-    return jsonify(body)
+    return jsonify(comments.owner_answer(comment, **extra))
 
 
 @bp.get("/threads")
@@ -69,11 +67,8 @@ def create_comment():
     """A reader posts a comment or a reply."""
     data = validation.new_comment(validation.json_object())
     posted = comments.post(data, request.headers.get("Origin"), client_address())
-    allow_origins(posted.comment.site.origins)
-    response = _comment_answer(posted.comment, edit_token=posted.edit_token,
-                               editable_until=threads.iso(posted.editable_until))
-    response.status_code = 201
-    return response
+    allow_origins(posted.origins)
+    return jsonify(posted.answer), 201
 
 
 @bp.get("/comments/<int:comment_id>")
