@@ -295,31 +295,37 @@ def _build(ref: ThreadRef) -> dict:
     }
 
 
+def _counts_statement():
+    site, thread, comment = Site.__table__.c, Thread.__table__.c, Comment.__table__.c
+    approved = (
+        sa.select(sa.func.count(comment.id))
+        .where(comment.thread_id == thread.id, comment.status == "approved")
+        .scalar_subquery()
+    )
+    return (
+        sa.select(site.origins, thread.url, approved)
+        .select_from(Site.__table__)
+        .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id,
+                                             thread.url.in_(sa.bindparam("urls", expanding=True))))
+        .where(site.key == sa.bindparam("site"))
+    )
+
+
+_COUNTS = _counts_statement()
+
+
 def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str, int]]:
-    """The site's origins, and approved comment counts for many pages in one
-    query, keyed by the URLs as given."""
+    """The site's origins, and approved comment counts for many pages, in one
+    query; keyed by the URLs as given."""
     site = site_key(site)
     if len(page_urls) > MAX_COUNT_URLS:
         raise APIError(400, "invalid", f"At most {MAX_COUNT_URLS} URLs at once.", {"url": "Too many URLs."})
-    row = db.session.execute(sa.select(Site.id, Site.origins).where(Site.key == site)).first()
-    if row is None:
+    normalized = {url: normalized_url(url) for url in page_urls}
+    rows = db.session.connection().execute(_COUNTS, {"site": site, "urls": sorted(set(normalized.values()))}).all()
+    if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    site_id, origins = row
-    normalized = {}
-    for url in page_urls:
-        try:
-            normalized[url] = urls.normalize(url)
-        except urls.InvalidURL as exc:
-            raise APIError(400, "invalid", str(exc), {"url": str(exc)}) from exc
-    found = dict(
-        db.session.execute(
-            sa.select(Thread.url, sa.func.count(Comment.id))
-            .join(Comment, sa.and_(Comment.thread_id == Thread.id, Comment.status == "approved"))
-            .where(Thread.site_id == site_id, Thread.url.in_(set(normalized.values())))
-            .group_by(Thread.url)
-        ).all()
-    ) if normalized else {}
-    return origins or [], {url: found.get(norm, 0) for url, norm in normalized.items()}
+    found = {url: count for _, url, count in rows if url is not None}
+    return rows[0][0] or [], {url: found.get(norm, 0) for url, norm in normalized.items()}
 
 
 def get_or_create(ref: ThreadRef, title: str | None) -> Thread:
