@@ -1,0 +1,203 @@
+"""The benchmark's table, its PASS/FAIL verdicts, and bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+MB = 1024 * 1024
+WIDGET_BUDGET = 8 * 1024
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def _rps(result) -> str:
+    return f"{result.rps:,.0f}" if result else "-"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
+def _lat(result) -> str:
+    if not result:
+        return "-"
+    noisy = " *" if getattr(result, "other_cpu", 0) > 0.1 else ""
+    return f"{_ms(result.p50_ms)} / {_ms(result.p99_ms)}{noisy}"
+
+
+def _ratio(a, b) -> float | None:
+    return a.rps / b.rps if a and b and b.rps else None
+
+
+def _x(value: float | None, percent=False) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:.0f}%" if percent else f"{value:.1f}×"
+
+
+def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
+    isso = results["isso"]
+    ceiling = results.get("ceiling", {})
+    rows, verdicts = [], []
+    header = ("| measure | Causerie req/s | p50 / p99 ms | Isso req/s | p50 / p99 ms | Causerie ÷ Isso "
+              "| ceiling req/s | Causerie ÷ ceiling | target | result |")
+    rows += [header, "|" + "---|" * 10]
+    for db in ("sqlite", "postgresql"):
+        causerie = results.get(f"causerie_{db}")
+        if not causerie:
+            continue
+        label = "SQLite" if db == "sqlite" else "PostgreSQL"
+        specs = [
+            ("read", f"thread read, 200 comments ({label})", "read",
+             "≥ 100× Isso and ≥ 50% of ceiling",
+             lambda vi, vc: vi is not None and vc is not None and vi >= 100 and vc >= 0.5),
+            ("304", f"revalidated read, 304 ({label})", "304", "≥ 80% of ceiling 304",
+             lambda vi, vc: vc is not None and vc >= 0.8),
+            ("counts", f"counts of 20 URLs ({label})", None, "≥ 2× Isso", lambda vi, vc: vi is not None and vi >= 2),
+            ("post", f"posting ({label})", None, "≥ 1.5× Isso", lambda vi, vc: vi is not None and vi >= 1.5),
+        ]
+        for key, title, ceiling_key, target, check in specs:
+            c, i = causerie[key], isso[key]
+            top = ceiling.get(ceiling_key) if ceiling_key else None
+            vi, vc = _ratio(c, i), _ratio(c, top)
+            ok = check(vi, vc)
+            verdicts.append(ok)
+            rows.append(f"| {title} | {_rps(c)} | {_lat(c)} | {_rps(i)} | {_lat(i)} | {_x(vi)} "
+                        f"| {_rps(top) if top else '-'} | {_x(vc, percent=True)} | {target} | {_verdict(ok)} |")
+        c = causerie["read_limited"]
+        top = ceiling.get("read")
+        rows.append(f"| thread read, read rate limit on, memory:// ({label}) | {_rps(c)} | {_lat(c)} | {_rps(isso['read'])} "
+                    f"| {_lat(isso['read'])} | {_x(_ratio(c, isso['read']))} | {_rps(top)} "
+                    f"| {_x(_ratio(c, top), percent=True)} | (information) | |")
+    return rows, verdicts
+
+
+def _other_rows(results: dict) -> tuple[list[str], list[bool]]:
+    rows = ["| measure | Causerie | Isso | ratio | target | result |", "|" + "---|" * 6]
+    verdicts = []
+    widget = results.get("widget_gzip", {})
+    isso_embed = results.get("isso_embed_gzip")
+    if "bytes" in widget:
+        ratio = widget["bytes"] / isso_embed
+        ok = ratio <= 0.4
+        verdicts.append(ok)
+        how = "as served, gzip" if widget["served_gzip"] else "served uncompressed; gzip -9 of it"
+        rows.append(f"| widget.js gzip bytes ({how}) | {widget['bytes']:,} | {isso_embed:,} (embed.min.js, gzip -9) "
+                    f"| {ratio * 100:.0f}% | ≤ 40% of Isso | {_verdict(ok)} |")
+        rows.append(f"| widget.js gzip vs the design budget | {widget['bytes']:,} | | "
+                    f"{widget['bytes'] / WIDGET_BUDGET * 100:.0f}% | ≤ 8 KB | {_verdict(widget['bytes'] <= WIDGET_BUDGET)} |")
+    else:
+        verdicts.append(False)
+        rows.append(f"| widget.js gzip bytes | {widget.get('error', 'not measured')} | {isso_embed} | - | ≤ 40% of Isso | FAIL |")
+
+    isso_rss = results["isso"].get("rss") or []
+    for db in ("sqlite", "postgresql"):
+        causerie = results.get(f"causerie_{db}")
+        if not causerie:
+            continue
+        rss = causerie.get("rss") or []
+        if rss and isso_rss:
+            mine, theirs = sum(rss) / len(rss), sum(isso_rss) / len(isso_rss)
+            ok = mine < theirs
+            verdicts.append(ok)
+            rows.append(f"| resident memory per worker after the load, MB ({db}) | {mine / MB:.1f} "
+                        f"(workers: {', '.join(f'{r / MB:.1f}' for r in rss)}) | {theirs / MB:.1f} "
+                        f"(workers: {', '.join(f'{r / MB:.1f}' for r in isso_rss)}) | {mine / theirs * 100:.0f}% "
+                        f"| below Isso | {_verdict(ok)} |")
+    ceiling = results.get("ceiling", {})
+    if ceiling.get("rss"):
+        rss = ceiling["rss"]
+        rows.append(f"| resident memory per worker, in-memory ceiling app, MB | {sum(rss) / len(rss) / MB:.1f} | | | "
+                    "(information) | |")
+
+    scale = results.get("scale_sqlite")
+    if scale:
+        small, large = sorted(scale)
+        a, b = scale[small], scale[large]
+        ratio = b["read"].p50_ms / a["read"].p50_ms
+        miss_ratio = b["miss_ms"] / a["miss_ms"]
+        ok = ratio <= 1.2 and miss_ratio <= 1.2
+        verdicts.append(ok)
+        rows.append(f"| thread read p50 ms, 1 connection: {small:,} → {large:,} comments in the database "
+                    f"| {_ms(a['read'].p50_ms)} → {_ms(b['read'].p50_ms)} (p99 {_ms(a['read'].p99_ms)} → "
+                    f"{_ms(b['read'].p99_ms)}) | | {ratio:.2f}× | within 20% | {_verdict(ratio <= 1.2)} |")
+        rows.append(f"| thread read on a cache miss (version advanced), median of 21, ms: {small:,} → {large:,} "
+                    f"| {_ms(a['miss_ms'])} → {_ms(b['miss_ms'])} | | {miss_ratio:.2f}× | within 20% "
+                    f"| {_verdict(miss_ratio <= 1.2)} |")
+        for key, what in (("304", "revalidated read (304) p50 ms"), ("counts", "counts of 20 URLs p50 ms")):
+            rows.append(f"| {what}: {small:,} → {large:,} | {_ms(a[key].p50_ms)} → {_ms(b[key].p50_ms)} | | "
+                        f"{b[key].p50_ms / a[key].p50_ms:.2f}× | (information) | |")
+
+    render = results.get("render")
+    if render:
+        if "error" in render:
+            rows.append(f"| widget render of the 200-comment thread in Chromium | {render['error']} | | | (information) | |")
+        else:
+            rows.append(f"| widget render of the 200-comment thread in Chromium, ms | {render['ms']:.0f} "
+                        f"({render['how']}) | | | (information) | |")
+    return rows, verdicts
+
+
+def build(results: dict, args) -> tuple[str, bool]:
+    """The printable tables (Markdown) and whether every target passed."""
+    load_rows, v1 = _load_rows(results)
+    other_rows, v2 = _other_rows(results)
+    notes = [
+        f"Load: {results.get('tool', 'wrk')}, {args.connections} connections, {args.duration:g} s per run after a "
+        f"warm-up; each server is loaded alone (in turn, scenario by scenario) with {args.workers} gunicorn sync "
+        f"workers. Latency in ms, p50 / p99." + (f" Everything ran at nice {args.nice}." if args.nice else ""),
+        f"Isso {results.get('isso_version', '?')}: moderation off, guard off (its 2 posts/minute limit would refuse "
+        "the posting run); it sends no ETag on thread reads, so its \"304\" row is a full read, which is what a "
+        "repeat view costs with Isso.",
+        "Causerie: reads, 304s and counts with rate limiting off (CAUSERIE_RATELIMIT_ENABLED=false); posting with "
+        "rate limiting on (memory storage) and limits too high to refuse, site mode \"post\", a valid load-time "
+        "ticket, sanitizing, rules, audit event and outbox all on. The database-size rows use one connection.",
+        "Ceiling: a Flask app under the same gunicorn returning Causerie's own thread bytes from memory, with ETag/304.",
+    ] + results.get("notes", [])
+    other = results.get("other_cpu")
+    if other is not None:
+        notes.append(f"Other processes on this machine used at most {other * 100:.0f}% of its CPU during any measured "
+                     "run" + (" (rows marked * had more than 10%: noisy)." if other > 0.1 else "."))
+    text = "\n".join(load_rows) + "\n\n" + "\n".join(other_rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+    verdicts = v1 + v2
+    return text, all(verdicts)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), {memory} memory, {platform.system()} {platform.release()}, " \
+           f"Python {platform.python_version()}"
+
+
+def write(path: Path, table: str, args, results: dict) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    path.write_text(
+        "# Benchmark results\n\n"
+        f"- date: {now:%Y-%m-%d %H:%M} UTC\n"
+        f"- machine: {machine()}\n"
+        f"- command: `{command.strip()}`\n"
+        f"- took: {results.get('elapsed', 0):.0f} s\n\n"
+        f"{table}\n"
+    )
