@@ -6,15 +6,17 @@ the extensions, registers the blueprints, error handlers and CLI commands.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 
-from . import errors
-from .extensions import db, limiter, migrate
+from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
+from .extensions import db, init_migrations, limiter
+from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
+
+BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -31,36 +33,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_dir()))
     limiter.init_app(app)
+    if click.get_current_context(silent=True) is not None:
+        # Built by the command line (`causerie`, `flask --app wsgi`): the
+        # `db` commands need Flask-Migrate; web workers do not.
+        init_migrations(app)
     errors.register(app)
-
-    from . import api, health
-
-    app.register_blueprint(api.bp)
-    app.register_blueprint(health.bp)
-
-    from . import feeds
-
-    app.register_blueprint(feeds.bp)
-
-    from . import i18n, moderation, security
-    from .moderation import porting_views  # noqa: F401 - admin import/backup pages join the blueprint
-
     security.init_app(app)
     i18n.init_app(app)
-    app.register_blueprint(moderation.bp)
-
-    from . import demo, widget
-
-    app.register_blueprint(widget.bp)
-    app.register_blueprint(demo.bp)
-
-    from . import cli
-
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     cli.register(app)
     return app
-
-
-def _migrations_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "migrations"

@@ -11,18 +11,23 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from . import urls
-from .extensions import db
+from .extensions import db, init_migrations
+from .demo import seed_demo
 from .models import MODES, Comment, Moderator, Site
+from .porting.cli import COMMANDS as PORTING_COMMANDS
+from .worker import worker_command
 
 
 @click.command("init")
 @with_appcontext
 def init_command():
     """Create or upgrade the database to the latest migration (idempotent)."""
+    from flask_migrate import upgrade  # noqa: PLC0415 - Alembic loads only for this command
+
+    init_migrations(current_app)
     upgrade(directory=current_app.extensions["migrate"].directory)
     click.echo(f"Database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
 
@@ -115,15 +120,9 @@ def moderators_add(email, site_keys, admin, name, password_stdin):
 @with_appcontext
 def demo_command():
     """Create the demo site and a sample discussion (idempotent)."""
-    from .demo import seed_demo  # noqa: PLC0415 - the demo is optional at run time
-
     site = seed_demo()
     click.echo(f"Demo site {site.key!r} ready: open {current_app.config['CAUSERIE_PUBLIC_URL']}/demo")
 
-
-from .worker import worker_command  # noqa: E402 - the worker lives with the notifications
-
-from .porting.cli import COMMANDS as PORTING_COMMANDS  # noqa: E402 - import, export
 
 COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, *PORTING_COMMANDS)
 

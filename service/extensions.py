@@ -1,8 +1,9 @@
 """The Flask extensions, created unbound so every module can import them."""
 
+from pathlib import Path
+
 from flask import request
 from flask_limiter import Limiter
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -17,7 +18,19 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate(render_as_batch=True)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def init_migrations(app) -> None:
+    """Bind Flask-Migrate to ``app`` (idempotent).
+
+    Only the command line needs Alembic; web workers never load it, which
+    keeps each of them a dozen megabytes smaller.
+    """
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate  # noqa: PLC0415 - deliberately lazy, see above
+
+        Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
 
 def client_address() -> str:

@@ -36,6 +36,9 @@ PAGE_HEADERS = {
 }
 
 
+SESSIONLESS_PATHS = ("/api/", "/widget.js", "/healthz", "/feeds/")
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """The session cookie is ``Secure`` whenever the request came over HTTPS,
     even if ``CAUSERIE_SECURE_COOKIES`` was forgotten (ProxyFix tells us the
@@ -43,6 +46,13 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (has_request_context() and request.is_secure))
+
+    def open_session(self, app: Flask, req):
+        # The public endpoints never sign anyone in: skip reading and
+        # verifying a cookie on every thread read.
+        if req.path.startswith(SESSIONLESS_PATHS):
+            return self.make_null_session(app)
+        return super().open_session(app, req)
 
 
 def init_app(app: Flask) -> None:

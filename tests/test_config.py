@@ -66,3 +66,25 @@ def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_a_web_worker_does_not_load_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import sys, wsgi; print('alembic' in sys.modules, 'flask_migrate' in sys.modules)"
+    env = {**os.environ, "CAUSERIE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "CAUSERIE_SECRET_KEY": "x"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_api_requests_do_not_open_the_session_cookie(client, reader):
+    from flask import session
+    from flask.sessions import NullSession
+
+    with client:
+        reader.read()
+        assert isinstance(session._get_current_object(), NullSession)
+        client.get("/moderate/login")
+        assert not isinstance(session._get_current_object(), NullSession)

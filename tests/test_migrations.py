@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from service import create_app
-from service.extensions import db
+from service.extensions import db, init_migrations
 
 
 @pytest.fixture
@@ -14,6 +14,7 @@ def empty_app(empty_database_url, tmp_path):
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "SQLALCHEMY_ENGINE_OPTIONS": {},
                       "SECRET_KEY": "test", "TESTING": True})
     app.instance_path = str(tmp_path)
+    init_migrations(app)
     yield app
     with app.app_context():
         db.engine.dispose()
