@@ -51,19 +51,30 @@ class Verdict:
     detail: dict = field(default_factory=dict)
 
 
+# The rules' queries run on every post: built once, as Core statements with
+# parameters.  A missing email or address is NULL, which equals nothing.
+_ban, _comment = Ban.__table__.c, Comment.__table__.c
+_ACTIVE_BAN = (
+    sa.select(_ban.expires_at)
+    .where(_ban.site_id == sa.bindparam("site"),
+           sa.or_(_ban.email_hash == sa.bindparam("email_hash"), _ban.ip_hash == sa.bindparam("ip_hash")),
+           sa.or_(_ban.expires_at.is_(None), _ban.expires_at > sa.bindparam("now")))
+    .limit(1)
+)
+_COPIES = sa.select(
+    sa.func.count(_comment.id),
+    sa.func.count(sa.case((sa.or_(_comment.email_hash == sa.bindparam("email_hash"),
+                                  _comment.ip_hash == sa.bindparam("ip_hash")), 1))),
+).where(_comment.site_id == sa.bindparam("site"), _comment.text_hash == sa.bindparam("text_hash"),
+        _comment.created_at >= sa.bindparam("since"), _comment.status != "deleted")
+
+
 def banned_commenter(sub: Submission) -> Verdict | None:
     """A banned commenter is refused outright (403)."""
-    keys = [(Ban.email_hash, sub.email_hash), (Ban.ip_hash, sub.ip_hash)]
-    matches = [column == value for column, value in keys if value]
-    if not matches:
+    if not (sub.email_hash or sub.ip_hash):
         return None
-    now = utcnow()
-    ban = db.session.scalar(
-        sa.select(Ban)
-        .where(Ban.site_id == sub.site.id, sa.or_(*matches))
-        .where(sa.or_(Ban.expires_at.is_(None), Ban.expires_at > now))
-        .limit(1)
-    )
+    ban = db.session.connection().execute(_ACTIVE_BAN, {
+        "site": sub.site.id, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash, "now": utcnow()}).first()
     return Verdict("refuse", "banned", {"until": ban.expires_at}) if ban else None
 
 
@@ -111,18 +122,9 @@ def too_fast(sub: Submission) -> Verdict | None:
 
 def duplicate_text(sub: Submission) -> Verdict | None:
     """The same text again: from the same person, or many times over, is spam."""
-    since = utcnow() - DUPLICATE_WINDOW
-    same_person = [column == value for column, value in ((Comment.email_hash, sub.email_hash),
-                                                         (Comment.ip_hash, sub.ip_hash)) if value]
-    mine = sa.func.count(sa.case((sa.or_(*same_person), 1))) if same_person else sa.literal(0)
-    copies, own_copies = db.session.execute(
-        sa.select(sa.func.count(Comment.id), mine).where(
-            Comment.site_id == sub.site.id,
-            Comment.text_hash == sub.text_hash,
-            Comment.created_at >= since,
-            Comment.status != "deleted",
-        )
-    ).one()
+    copies, own_copies = db.session.connection().execute(_COPIES, {
+        "site": sub.site.id, "text_hash": sub.text_hash, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash,
+        "since": utcnow() - DUPLICATE_WINDOW}).one()
     if own_copies:
         return Verdict("spam", "duplicate")
     folded_length = sum(ch.isalnum() for ch in sub.text)
