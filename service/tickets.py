@@ -8,6 +8,7 @@ for a moderator rather than refused.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -26,7 +27,14 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def issue(site_key: str) -> str:
     """A ticket for this site, stamped now."""
-    return _serializer().dumps(site_key)
+    return _stamped(_serializer(), site_key, int(time.time()))
+
+
+@lru_cache(maxsize=256)
+def _stamped(serializer: URLSafeTimedSerializer, site_key: str, _second: int) -> str:
+    # Stamps have a resolution of one second, so every read of a site within
+    # the same second gets the same ticket: sign it once.
+    return serializer.dumps(site_key)
 
 
 def age(ticket: str | None, site_key: str) -> float | None:
