@@ -58,7 +58,12 @@ def normalize(url: str) -> str:
         if not name.lower().startswith(TRACKING_PREFIXES) and name.lower() not in TRACKING_NAMES
     ]
     query.sort()
-    return urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), ""))
+    normalized = urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), ""))
+    if len(normalized) > MAX_URL_LENGTH:
+        # Percent-encoding lengthens non-ASCII URLs (up to nine times): the
+        # canonical form must still fit the column that stores it.
+        raise InvalidURL(f"URLs are limited to {MAX_URL_LENGTH} characters.")
+    return normalized
 
 
 def _split(url: str):

@@ -201,11 +201,7 @@ def test_every_naughty_string_is_stored_read_edited_and_exported_exactly_or_refu
             rows = db.session.execute(sa.select(Comment.import_ref, Comment.text, Comment.author)).all()
         restored = {ref: (text, author) for ref, text, author in rows}
         expected = {backup.comment_ref(cid, None): (text, author) for cid, (_, text, author) in posted.items()}
-        assert {ref: text for ref, (text, _) in restored.items()} == {ref: text for ref, (text, _) in expected.items()}
-        # Known gap (reported): the restore folds unusual whitespace in names (U+2028, U+1680,
-        # runs of spaces) into single spaces, as it does for foreign imports.  Nothing else may change.
-        folded = {ref for ref, (_, author) in expected.items() if restored[ref][1] != author}
-        assert all(restored[ref][1] == " ".join(expected[ref][1].split()) for ref in folded), folded
+        assert restored == expected
 
     print(f"\nnaughty strings ({database_url.split(':')[0]}): {len(strings)} strings, {len(posted)} comments stored, "
           f"{len(refused)} refused with 400 by design, {edits} edits; 0 server errors")

@@ -345,3 +345,12 @@ def test_another_format_is_refused(app, site, other):
     assert result.exit_code == 1
     assert "Nothing was imported." in result.stderr
     assert counts(app) == (0, 0)
+
+
+def test_a_page_url_too_long_once_encoded_is_skipped_with_its_reason(app, site, tmp_path):
+    path = disqus_file(tmp_path, thread_xml(1, "https://blog.example/" + "é" * 1500) + post_xml(2, 1)
+                       + thread_xml(3, "https://blog.example/short") + post_xml(4, 3))
+    result = cli(app, "import", "disqus", path, "--site", site)
+    assert result.exit_code == 0, result.output
+    assert set(threads(app)) == {"https://blog.example/short"}
+    assert "not a valid http(s) URL" in result.stdout

@@ -48,3 +48,8 @@ def test_normalize_origin_accepts_a_trailing_slash():
 def test_origin_of_normalized_agrees_with_origin_of(url):
     normalized = normalize(url)
     assert origin_of_normalized(normalized) == origin_of(normalized)
+
+
+def test_a_url_too_long_once_percent_encoded_is_refused():
+    with pytest.raises(InvalidURL):
+        normalize("https://blog.example/" + "é" * 1500)

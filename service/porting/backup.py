@@ -283,7 +283,7 @@ class _Checker:
             ref=self.string(record, "id", where, limit=200),
             thread_ref=self.string(record, "thread", where),
             parent_ref=self.string(record, "parent", where, optional=True),
-            author=clean_line(self.string(record, "author", where, optional=True), MAX_AUTHOR),
+            author=clean_line(self.string(record, "author", where, optional=True), MAX_AUTHOR, fold=False),
             email=clean_email(email) if email else None,
             website=clean_website(self.string(record, "website", where, optional=True)),
             body=clean_text(self.string(record, "text", where)),

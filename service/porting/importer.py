@@ -246,7 +246,7 @@ def _plan(source: Source, site_key: str, rewrites: dict, summary: Summary) -> _P
     origins = set(site.origins or []) if site is not None else set((source.site or {}).get("origins") or [])
     for comment in comments:
         summary.statuses[comment.status] += 1
-        origin = urls.origin_of(thread_urls[comment.thread_ref])
+        origin = urls.origin_of_normalized(thread_urls[comment.thread_ref])
         if origin not in origins:
             summary.foreign_hosts[origin] += 1
         if comment.created_at is None:

@@ -107,10 +107,16 @@ class CountingReader:
         return chunk
 
 
-def clean_line(value: str | None, limit: int) -> str:
-    """A one-line field: control characters out, spaces folded, cut to the column size."""
+def clean_line(value: str | None, limit: int, *, fold: bool = True) -> str:
+    """A one-line field: control characters out, spaces folded, cut to the column size.
+
+    ``fold=False`` keeps the spacing as it is, for Causerie's own backups,
+    whose names passed the API's checks once already and must come back exact.
+    """
     if not value:
         return ""
+    if not fold:
+        return "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cs"))[:limit]
     value = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") else ch for ch in value)
     return " ".join(value.split())[:limit]
 
