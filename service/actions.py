@@ -73,26 +73,6 @@ def set_status(comment: Comment, to_status: str, moderator: Moderator | None, *,
     return True
 
 
-def approve(comment: Comment, moderator: Moderator | None, **kw) -> bool:
-    """Publish the comment."""
-    return set_status(comment, "approved", moderator, **kw)
-
-
-def reject(comment: Comment, moderator: Moderator | None, **kw) -> bool:
-    """Keep the comment out of the thread (reversible)."""
-    return set_status(comment, "rejected", moderator, **kw)
-
-
-def mark_spam(comment: Comment, moderator: Moderator | None, **kw) -> bool:
-    """Keep the comment out and count it against its author's history as spam."""
-    return set_status(comment, "spam", moderator, **kw)
-
-
-def delete(comment: Comment, moderator: Moderator | None, **kw) -> bool:
-    """Remove the comment; its visible replies keep a placeholder in the thread."""
-    return set_status(comment, "deleted", moderator, **kw)
-
-
 def _resolve_open_reports(comment: Comment) -> int:
     open_reports = [r for r in comment.reports if not r.resolved]
     for report in open_reports:
@@ -185,7 +165,7 @@ def reply(parent: Comment, moderator: Moderator, text: str) -> Comment:
     check_access(moderator, parent.site_id)
     text = _clean_text(text)
     if parent.status == "pending":
-        approve(parent, moderator)
+        set_status(parent, "approved", moderator)
     elif parent.status != "approved":
         raise ActionError(409, _l("Only a published comment can be answered."))
     now = utcnow()

@@ -48,14 +48,6 @@ class ThreadRef:
         return f"{self.thread_id or 0}-{self.version}-{FORMAT_VERSION}"
 
 
-def get_site(key: str | None) -> Site:
-    """The site with this key, or the contract's 404."""
-    site = db.session.scalar(sa.select(Site).where(Site.key == key)) if key else None
-    if site is None:
-        raise APIError(404, "unknown_site", "No site is registered with this key.")
-    return site
-
-
 def allowed_origin(origins: list[str], origin: str | None) -> bool:
     """Whether a browser Origin header is one of the site's origins."""
     if not origin:
