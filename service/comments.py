@@ -46,7 +46,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     site, thread, ref = threads.load_for_write(data["site"], data["url"], data["thread"])
     threads.require_origin(ref.origins, origin)
     if thread is not None and thread.locked:
-        raise APIError(403, "thread_locked", "This discussion is closed to new comments.")
+        raise APIError(403, "thread_locked", "This discussion is closed to new comments.", origins=ref.origins)
     parent = _parent(thread, data["parent_id"])
 
     email_hash = hashing.email_hash(data["email"])
@@ -65,7 +65,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         )
     )
     if status == "refuse":
-        raise APIError(403, "banned", "You cannot comment on this site.")
+        raise APIError(403, "banned", "You cannot comment on this site.", origins=ref.origins)
 
     if thread is None:
         thread = threads.get_or_create(ref, data["title"])

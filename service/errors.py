@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -20,13 +20,17 @@ from .extensions import db, limiter
 class APIError(Exception):
     """An error a client caused, with its HTTP status and machine-readable code."""
 
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None, headers=None,
+                 origins: list[str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields or {}
         self.headers = headers or {}
+        # The origins of the site that refused the request, when it is known:
+        # only they may read the refusal (see the API's CORS hook).
+        self.origins = origins
 
 
 class ValidationError(APIError):
@@ -67,6 +71,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):
+        if exc.origins is not None:
+            g.cors_origins = exc.origins
         return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
     @app.errorhandler(RateLimitExceeded)

@@ -70,7 +70,8 @@ def any_site_allows(origin: str | None) -> bool:
 def require_origin(origins: list[str], origin: str | None) -> None:
     """Writes only come from pages of the site itself."""
     if not allowed_origin(origins, origin):
-        raise APIError(403, "forbidden_origin", "This site does not accept comments from this origin.")
+        raise APIError(403, "forbidden_origin", "This site does not accept comments from this origin.",
+                       origins=origins)
 
 
 def normalized_url(url: str) -> str:

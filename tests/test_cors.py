@@ -51,3 +51,12 @@ def test_validation_errors_are_readable_by_the_site(reader):
 def test_counts_are_readable_by_the_site(client, site):
     response = client.get("/api/counts", query_string={"site": site, "url": URL}, headers={"Origin": ORIGIN})
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_refusal_of_an_origin_another_site_allows_is_not_readable_by_it(app, client, site):
+    from .conftest import Reader, add_site
+
+    add_site(app, "other", origins=("https://other.example",))
+    response = Reader(client, site, origin="https://other.example").post("hi")
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
