@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 
 from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
-from .extensions import db, init_migrations, limiter
+from .extensions import bind_reads, db, init_migrations, limiter
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         # believed; anything a client adds in front is ignored.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    bind_reads(app.config)
     db.init_app(app)
     limiter.init_app(app)
     if click.get_current_context(silent=True) is not None:

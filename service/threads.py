@@ -14,6 +14,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +22,7 @@ from flask import current_app
 from . import hashing, urls
 from .errors import APIError
 from .extensions import db
+from .reads import Read
 from .models import Comment, Site, Thread
 
 # Part of every ETag, so a deploy that changes the response shape cannot be
@@ -98,10 +100,9 @@ def site_key(value: str | None) -> str:
 
 
 def _lookup_statement(match_column: str):
-    # Built once from the tables and run on the session's connection as Core:
-    # this is every thread read, and ORM bookkeeping buys nothing for six columns.
+    # This is every thread read: built once from the tables, run as a Read.
     site, thread = Site.__table__.c, Thread.__table__.c
-    return (
+    return Read(
         sa.select(site.id, site.key, site.origins, thread.id, thread.version, thread.url)
         .select_from(Site.__table__)
         .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, thread[match_column] == sa.bindparam("match")))
@@ -122,10 +123,10 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
         raise APIError(400, "invalid", "The thread key is not valid.", {"thread": "Not a valid thread key."})
     normalized = normalized_url(url) if url else None
     statement = _BY_KEY if key else _BY_URL
-    row = db.session.connection().execute(statement, {"site": site, "match": key or normalized}).first()
-    if row is None:
+    rows = statement.rows(site=site, match=key or normalized)
+    if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    site_id, key_, origins, thread_id, version, stored_url = row
+    site_id, key_, origins, thread_id, version, stored_url = rows[0]
     origins = origins or []
     if normalized:
         check_page_origin(origins, normalized)
@@ -158,8 +159,9 @@ def load_for_write(site: str | None, url: str | None, key: str | None = None) ->
     return site_row, thread, ref
 
 
-class _BodyCache:
-    """A small LRU of serialized thread bodies, keyed by (thread id, version)."""
+class _VersionCache:
+    """A small LRU keyed by (thread id, version): serialized thread bodies,
+    or approved counts."""
 
     def __init__(self, size: int):
         self.size = size
@@ -173,17 +175,20 @@ class _BodyCache:
                 self.entries.move_to_end(key)
             return body
 
-    def put(self, key, body: bytes) -> None:
+    def put(self, key, value) -> None:
         with self.lock:
-            self.entries[key] = body
+            self.entries[key] = value
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
 
 
-def _cache() -> _BodyCache:
+def _cache(name: str = "causerie.thread_cache", size: int = CACHE_SIZE) -> _VersionCache:
     # One cache per application (and so per database), never module-wide.
-    return current_app.extensions.setdefault("causerie.thread_cache", _BodyCache(CACHE_SIZE))
+    cache = current_app.extensions.get(name)
+    if cache is None:
+        cache = current_app.extensions[name] = _VersionCache(size)
+    return cache
 
 
 def iso(value) -> str | None:
@@ -264,15 +269,22 @@ def thread_body(ref: ThreadRef) -> bytes:
     return body
 
 
+# The columns public_comment and display_order read, as plain rows: a
+# popular thread's thousands of comments need no ORM instances, which cost
+# time and leave a worker's memory fragmented long after the body is built.
+_PUBLIC_COMMENTS = sa.select(
+    Comment.id, Comment.parent_id, Comment.status, Comment.author, Comment.website, Comment.email_hash,
+    Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
+).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_(("approved", "deleted")))
+
+
 def _build(ref: ThreadRef) -> dict:
     if ref.thread_id is None:
         return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0},
                 "comments": []}
     thread = db.session.get(Thread, ref.thread_id)
-    rows = db.session.scalars(
-        sa.select(Comment).where(Comment.thread_id == ref.thread_id, Comment.status.in_(("approved", "deleted")))
-    ).all()
-    ordered = display_order(list(rows))
+    rows = db.session.execute(_PUBLIC_COMMENTS, {"thread": ref.thread_id}).all()
+    ordered = display_order(rows)
     return {
         "thread": {
             "id": thread.id, "key": thread.key, "url": thread.url, "title": thread.title,
@@ -282,36 +294,60 @@ def _build(ref: ThreadRef) -> dict:
     }
 
 
-def _counts_statement():
-    site, thread, comment = Site.__table__.c, Thread.__table__.c, Comment.__table__.c
-    approved = (
-        sa.select(sa.func.count(comment.id))
-        .where(comment.thread_id == thread.id, comment.status == "approved")
-        .scalar_subquery()
-    )
-    return (
-        sa.select(site.origins, thread.url, approved)
+@lru_cache(maxsize=MAX_COUNT_URLS + 1)
+def _counts_read(size: int) -> Read:
+    # One statement per number of URLs, each URL its own bound value ("u0",
+    # "u1", ...), so that every size is compiled once and then reused.
+    site, thread = Site.__table__.c, Thread.__table__.c
+    pages = [sa.bindparam(f"u{number}", type_=thread.url.type) for number in range(size)]
+    # With no URL at all the query still finds the site (to tell 404 from {}).
+    listed = thread.url.in_(pages) if pages else sa.false()
+    return Read(
+        sa.select(site.origins, thread.url, thread.id, thread.version)
         .select_from(Site.__table__)
-        .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id,
-                                             thread.url.in_(sa.bindparam("urls", expanding=True))))
+        .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, listed))
         .where(site.key == sa.bindparam("site"))
     )
 
 
-_COUNTS = _counts_statement()
+_APPROVED_COUNTS = (
+    sa.select(Comment.thread_id, sa.func.count())
+    .where(Comment.thread_id.in_(sa.bindparam("ids", expanding=True)), Comment.status == "approved")
+    .group_by(Comment.thread_id)
+)
 
 
 def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str, int]]:
-    """The site's origins, and approved comment counts for many pages, in one
-    query; keyed by the URLs as given."""
+    """The site's origins, and approved comment counts for many pages; keyed
+    by the URLs as given.
+
+    One query finds the threads and their versions; a count is kept per
+    (thread, version) like a thread's body, so only a thread that changed
+    since it was last counted is counted again (in one more query).
+    """
     site = site_key(site)
     if len(page_urls) > MAX_COUNT_URLS:
         raise APIError(400, "invalid", f"At most {MAX_COUNT_URLS} URLs at once.", {"url": "Too many URLs."})
     normalized = {url: normalized_url(url) for url in page_urls}
-    rows = db.session.connection().execute(_COUNTS, {"site": site, "urls": sorted(set(normalized.values()))}).all()
+    pages = sorted(set(normalized.values()))
+    rows = _counts_read(len(pages)).rows(site=site, **{f"u{number}": url for number, url in enumerate(pages)})
     if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    found = {url: count for _, url, count in rows if url is not None}
+    cache = _cache("causerie.count_cache", CACHE_SIZE * 16)
+    found, missing = {}, {}
+    for _, url, thread_id, version in rows:
+        if url is None:
+            continue
+        count = cache.get((thread_id, version))
+        if count is None:
+            missing[thread_id] = (url, version)
+        else:
+            found[url] = count
+    if missing:
+        counted = dict(db.session.execute(_APPROVED_COUNTS, {"ids": list(missing)}).all())
+        for thread_id, (url, version) in missing.items():
+            found[url] = counted.get(thread_id, 0)
+            cache.put((thread_id, version), found[url])
     return rows[0][0] or [], {url: found.get(norm, 0) for url, norm in normalized.items()}
 
 

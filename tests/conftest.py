@@ -121,7 +121,8 @@ def app(database_url, tmp_path, app_settings):
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ def empty_app(empty_database_url, tmp_path):
     init_migrations(app)
     yield app
     with app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def schema_differences(app):

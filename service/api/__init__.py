@@ -20,19 +20,22 @@ def allow_origins(origins: list[str]) -> None:
 def _cors(response):
     """CORS headers go only to an origin the site (or, before the site is
     known, some site) allows; every other origin gets none."""
+    # Added rather than merged: nothing else in the API sets these headers,
+    # and this runs on every thread read.
+    headers = response.headers
+    headers.add("Vary", "Origin")
     origin = request.headers.get("Origin")
-    response.vary.add("Origin")
     if not origin:
         return response
     origins = g.get("cors_origins")
     allowed = threads.allowed_origin(origins, origin) if origins is not None else threads.any_site_allows(origin)
     if allowed:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        headers.add("Access-Control-Allow-Origin", origin)
+        headers.add("Access-Control-Expose-Headers", EXPOSED_HEADERS)
         if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-            response.headers["Access-Control-Max-Age"] = "7200"
+            headers.add("Access-Control-Allow-Methods", ALLOWED_METHODS)
+            headers.add("Access-Control-Allow-Headers", ALLOWED_HEADERS)
+            headers.add("Access-Control-Max-Age", "7200")
     return response
 
 

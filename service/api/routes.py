@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 
 from .. import comments, threads, tickets, validation
-from ..extensions import client_address, limiter
+from ..extensions import client_address, limiter, rate_limited
 from . import allow_origins, bp
 
 
@@ -36,23 +36,19 @@ def _comment_answer(comment, **extra):
 
 
 @bp.get("/threads")
-@limiter.limit(_limit("READ"))
+@rate_limited(limiter.limit(_limit("READ")))
 def read_thread():
     """The approved comments of one page, with an ETag."""
     ref = threads.lookup(request.args.get("site"), request.args.get("url"), request.args.get("thread"))
     allow_origins(ref.origins)
+    headers = {"ETag": f'"{ref.etag}"', "Cache-Control": "no-cache", "Causerie-Ticket": tickets.issue(ref.site_key)}
     if request.if_none_match.contains(ref.etag):
-        response = Response(status=304)
-    else:
-        response = Response(threads.thread_body(ref), mimetype="application/json")
-    response.set_etag(ref.etag)
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["Causerie-Ticket"] = tickets.issue(ref.site_key)
-    return response
+        return Response(status=304, headers=headers)
+    return Response(threads.thread_body(ref), mimetype="application/json", headers=headers)
 
 
 @bp.get("/counts")
-@limiter.limit(_limit("READ"))
+@rate_limited(limiter.limit(_limit("READ")))
 def read_counts():
     """Comment counts for the pages of a listing, in one request."""
     origins, counts = threads.counts(request.args.get("site"), request.args.getlist("url"))
@@ -61,8 +57,7 @@ def read_counts():
 
 
 @bp.post("/comments")
-@limiter.limit(_limit("POST"))
-@limiter.limit(_limit("SITE_POST"), key_func=_site_of_body)
+@rate_limited(limiter.limit(_limit("POST")), limiter.limit(_limit("SITE_POST"), key_func=_site_of_body))
 def create_comment():
     """A reader posts a comment or a reply."""
     data = validation.new_comment(validation.json_object())
@@ -72,7 +67,7 @@ def create_comment():
 
 
 @bp.get("/comments/<int:comment_id>")
-@limiter.limit(_limit("READ"))
+@rate_limited(limiter.limit(_limit("READ")))
 def own_comment(comment_id: int):
     """The author checks on their own comment (pending or not)."""
     comment = comments.owned(comment_id, _bearer())
@@ -81,7 +76,7 @@ def own_comment(comment_id: int):
 
 
 @bp.patch("/comments/<int:comment_id>")
-@limiter.limit(_limit("EDIT"))
+@rate_limited(limiter.limit(_limit("EDIT")))
 def edit_comment(comment_id: int):
     """The author edits their comment while the window is open."""
     comment = comments.owned(comment_id, _bearer())
@@ -91,7 +86,7 @@ def edit_comment(comment_id: int):
 
 
 @bp.delete("/comments/<int:comment_id>")
-@limiter.limit(_limit("EDIT"))
+@rate_limited(limiter.limit(_limit("EDIT")))
 def delete_comment(comment_id: int):
     """The author deletes their comment while the window is open."""
     comment = comments.owned(comment_id, _bearer())
@@ -101,7 +96,7 @@ def delete_comment(comment_id: int):
 
 
 @bp.post("/comments/<int:comment_id>/report")
-@limiter.limit(_limit("REPORT"))
+@rate_limited(limiter.limit(_limit("REPORT")))
 def report_comment(comment_id: int):
     """A reader flags a comment as abusive."""
     reason = validation.report(validation.json_object())

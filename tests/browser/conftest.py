@@ -169,7 +169,8 @@ def live_server(tmp_path_factory, _host_pages):
     yield server
     server.thread.stop()
     with app.app_context():
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,95 @@
+"""The read path's own machinery: its engine, its count cache, and rate limiting switched off."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from service.extensions import READS, db, limiter
+from service.models import Comment
+
+from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
+
+PAGE = f"{ORIGIN}/post"
+
+
+def _counts(reader):
+    response = reader.client.get("/api/counts", query_string={"site": "blog", "url": PAGE},
+                                 headers={"Origin": ORIGIN})
+    return response.get_json()["counts"][PAGE]
+
+
+def _session_statements(app):
+    """Statements run through the session's engine from now on."""
+    seen = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_a_count_read_before_a_change_is_counted_again_after_it(app, reader):
+    reader.post("one")
+    reader.post("two")
+    assert _counts(reader) == 2
+    with app.app_context():
+        db.session.scalars(sa.select(Comment)).first().status = "pending"
+        db.session.commit()
+    assert _counts(reader) == 1
+
+
+def test_an_unchanged_thread_is_not_counted_again(app, reader):
+    reader.post("one")
+    assert _counts(reader) == 1
+    statements = _session_statements(app)
+    assert _counts(reader) == 1
+    assert not [sql for sql in statements if "count(" in sql.lower()]
+
+
+def test_reads_use_an_autocommit_engine_of_their_own(app):
+    with app.app_context():
+        engine = db.engines[READS]
+        assert engine is not db.engine
+        assert engine.url == db.engine.url
+        pooled = engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            # sqlite3 says autocommit with isolation_level None; psycopg with autocommit.
+            assert driver.isolation_level is None if engine.dialect.name == "sqlite" else driver.autocommit
+        finally:
+            pooled.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CI provides it)")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_read_outlives_the_database_dropping_its_connections(app, reader):
+    reader.post("Bonjour")
+    assert reader.read().status_code == 200  # the read engine now holds a pooled connection
+    with app.app_context():
+        pooled = db.engines[READS].raw_connection()
+        cursor = pooled.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+        cursor.close()
+        pooled.close()  # back into the pool, where the next read will find it dead
+        with db.engine.connect() as admin:
+            assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    response = reader.read()
+    assert response.status_code == 200
+    assert [c["html"] for c in response.get_json()["comments"]] == ["<p>Bonjour</p>"]
+
+
+def test_with_rate_limiting_off_the_api_never_consults_the_limiter(database_url, tmp_path, monkeypatch):
+    app = make_app(database_url, tmp_path, RATELIMIT_ENABLED=False)
+    add_site(app, "blog", mode="post")
+
+    def consulted(*args, **kwargs):
+        raise AssertionError("flask-limiter was consulted")
+
+    monkeypatch.setattr(limiter, "_check_request_limit", consulted)
+    reader = Reader(app.test_client(), "blog")
+    assert reader.post("Bonjour").status_code == 201
+    assert reader.read().status_code == 200
+    assert _counts(reader) == 1
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
