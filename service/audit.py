@@ -5,6 +5,8 @@ from __future__ import annotations
 from .extensions import db
 from .models import Comment, ModerationEvent, Moderator
 
+_EVENTS = ModerationEvent.__table__
+
 
 def record(
     comment: Comment,
@@ -15,20 +17,23 @@ def record(
     moderator: Moderator | None = None,
     actor: str | None = None,
     detail: str = "",
-) -> ModerationEvent:
-    """Add an event for ``comment`` to the current transaction."""
-    event = ModerationEvent(
-        site_id=comment.site_id,
-        comment=comment,
-        # The thread object, not its id: a first comment's thread has no id
-        # until the flush.
-        thread=comment.thread,
-        moderator_id=moderator.id if moderator else None,
-        actor=actor or (moderator.email if moderator else "system"),
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        detail=detail,
-    )
-    db.session.add(event)
-    return event
+) -> None:
+    """Write an event for ``comment`` in the current transaction.
+
+    The row is inserted at once as a Core statement: nothing ever changes an
+    event afterwards, so the unit of work has nothing to track, and every
+    post writes one.
+    """
+    if comment.id is None:
+        db.session.flush()  # a comment added just now gets its id
+    db.session.execute(_EVENTS.insert(), {
+        "site_id": comment.site_id,
+        "comment_id": comment.id,
+        "thread_id": comment.thread_id,
+        "moderator_id": moderator.id if moderator else None,
+        "actor": actor or (moderator.email if moderator else "system"),
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": detail,
+    })

@@ -231,8 +231,10 @@ class UsedToken(db.Model):
 def _bump_thread_versions(session, _flush_context, _instances):
     """Advance a thread's version whenever something readers see changes.
 
-    Doing it here, in the flush, means no write path can forget it, and the
-    version moves in the same transaction as the change itself.
+    Doing it here, in the flush, means no ORM write path can forget it, and
+    the version moves in the same transaction as the change itself.  The two
+    paths that write with Core statements advance it themselves: posting
+    (``comments._insert``) and the importer.
     """
     touched = {}
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):

@@ -55,14 +55,15 @@ class PermanentError(Exception):
 # --------------------------------------------------------------------- enqueue
 
 
-def enqueue(topic: str, comment: Comment, **extra) -> list[Outbox]:
+def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) -> list[Outbox]:
     """Queue the deliveries ``topic`` (``comment.created``, ``comment.moderated`` ...) calls for.
 
-    The rows are part of the caller's transaction.
+    The rows are part of the caller's transaction.  ``site`` spares a lookup
+    when the caller holds the comment's site already.
     """
     if comment.id is None:
         db.session.flush()
-    site = comment.site or db.session.get(Site, comment.site_id)
+    site = site or comment.site or db.session.get(Site, comment.site_id)
     base = {"comment_id": comment.id, "event": topic, **extra}
     entries: list[Outbox] = []
 

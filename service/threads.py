@@ -43,6 +43,7 @@ class ThreadRef:
     key: str | None
     thread_id: int | None
     version: int
+    locked: bool = False
 
     @property
     def etag(self) -> str:
@@ -133,16 +134,26 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
     return ThreadRef(site_id, key_, origins, stored_url or normalized, key, thread_id, version or 0)
 
 
-_WRITE_BY_URL = sa.select(Site, Thread).select_from(Site).outerjoin(
-    Thread, sa.and_(Thread.site_id == Site.id, Thread.url == sa.bindparam("match"))
-).where(Site.key == sa.bindparam("site"))
-_WRITE_BY_KEY = sa.select(Site, Thread).select_from(Site).outerjoin(
-    Thread, sa.and_(Thread.site_id == Site.id, Thread.key == sa.bindparam("match"))
-).where(Site.key == sa.bindparam("site"))
+def _write_statement(match_column: str):
+    # All of the site's columns (the rules read its settings) beside what the
+    # write path needs of the thread, as one plain row: no ORM instances.
+    thread = Thread.__table__.c
+    return (
+        sa.select(Site.__table__, thread.id.label("thread_id"), thread.version.label("thread_version"),
+                  thread.url.label("thread_url"), thread.locked.label("thread_locked"))
+        .outerjoin(Thread.__table__, sa.and_(thread.site_id == Site.__table__.c.id,
+                                             thread[match_column] == sa.bindparam("match")))
+        .where(Site.__table__.c.key == sa.bindparam("site"))
+    )
 
 
-def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[Site, Thread | None, ThreadRef]:
-    """Like :func:`lookup`, with the Site and Thread rows themselves, in one query."""
+_WRITE_BY_URL = _write_statement("url")
+_WRITE_BY_KEY = _write_statement("key")
+
+
+def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[sa.Row, ThreadRef]:
+    """Like :func:`lookup`, with every column of the site (a read-only row
+    with the attributes of a :class:`Site`), in one query."""
     site = site_key(site)
     if not url:
         raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
@@ -151,12 +162,11 @@ def load_for_write(site: str | None, url: str | None, key: str | None = None) ->
     row = db.session.execute(statement, {"site": site, "match": key or normalized}).first()
     if row is None:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    site_row, thread = row
-    origins = site_row.origins or []
+    origins = row.origins or []
     check_page_origin(origins, normalized)
-    ref = ThreadRef(site_row.id, site_row.key, origins, thread.url if thread else normalized, key,
-                    thread.id if thread else None, thread.version if thread else 0)
-    return site_row, thread, ref
+    ref = ThreadRef(row.id, row.key, origins, row.thread_url or normalized, key, row.thread_id,
+                    row.thread_version or 0, bool(row.thread_locked))
+    return row, ref
 
 
 class _VersionCache:
@@ -351,13 +361,9 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
     return rows[0][0] or [], {url: found.get(norm, 0) for url, norm in normalized.items()}
 
 
-def get_or_create(ref: ThreadRef, title: str | None) -> Thread:
-    """The thread to post into, created on the first comment."""
-    if ref.thread_id is not None:
-        thread = db.session.get(Thread, ref.thread_id)
-        if title and not thread.title:
-            thread.title = title
-        return thread
+def create(ref: ThreadRef, title: str | None) -> Thread:
+    """The thread of a page's first comment: created, or, when the page has
+    just started naming its thread, the page's existing one."""
     if ref.key:
         # A page that starts naming its thread keeps the comments it already has.
         by_url = db.session.scalar(sa.select(Thread).where(Thread.site_id == ref.site_id, Thread.url == ref.url))

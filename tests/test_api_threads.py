@@ -82,6 +82,25 @@ def test_etag_changes_when_a_comment_is_approved(app, reader):
     assert len(after.get_json()["comments"]) == 1
 
 
+def test_a_published_post_changes_the_etag_and_shows_at_once(reader):
+    reader.post("first")
+    before = reader.read()  # the body is now cached under this version
+    reader.post("second")
+    after = reader.read()
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert [c["html"] for c in after.get_json()["comments"]] == ["<p>first</p>", "<p>second</p>"]
+
+
+def test_a_revalidation_after_a_post_gets_the_new_body_not_a_304(reader):
+    reader.post("first")
+    etag = reader.read().headers["ETag"]
+    reader.post("second")
+    response = reader.client.get("/api/threads", query_string={"site": "blog", "url": URL},
+                                 headers={"Origin": ORIGIN, "If-None-Match": etag})
+    assert response.status_code == 200
+    assert len(response.get_json()["comments"]) == 2
+
+
 def test_etag_changes_when_the_thread_is_locked(app, reader):
     reader.post("hello")
     before = reader.read().headers["ETag"]
