@@ -50,7 +50,7 @@ class _Compiled:
         }
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                       for column in statement.selected_columns]
-        self.processors = processors if any(processors) else None
+        self.processors = [(index, process) for index, process in enumerate(processors) if process is not None]
 
     def run(self, engine: sa.Engine, params: dict) -> list[tuple]:
         values = self.compiled.construct_params(params)
@@ -76,21 +76,22 @@ class _Compiled:
             if cursor is not None:
                 cursor.close()
             connection.close()
-        if self.processors is None:
+        if not self.processors:
             return rows
         return self._process(rows)
 
     def _process(self, rows: list) -> list[tuple]:
-        processed, previous, last = [], None, None
-        for row in rows:
+        rows = [list(row) for row in rows]
+        for index, process in self.processors:
             # A joined column repeats on every row (a site's origins beside
-            # each of its threads): convert it once, not once per row.
-            last = tuple(
-                value if process is None
-                else last[index] if previous is not None and previous[index] == value
-                else process(value)
-                for index, (process, value) in enumerate(zip(self.processors, row))
-            )
-            processed.append(last)
-            previous = row
-        return processed
+            # each of its threads): convert each distinct value once.
+            converted: dict = {}
+            for row in rows:
+                raw = row[index]
+                try:
+                    row[index] = converted[raw]
+                except KeyError:
+                    row[index] = converted[raw] = process(raw)
+                except TypeError:  # a value that cannot be a key
+                    row[index] = process(raw)
+        return [tuple(row) for row in rows]
