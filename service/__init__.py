@@ -14,6 +14,7 @@ import config
 
 from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
 from .extensions import bind_reads, db, init_migrations, limiter
+from .request import Request
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
@@ -22,6 +23,7 @@ BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
 def create_app(overrides: dict | None = None) -> Flask:
     """Build a configured Causerie application."""
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = Request
     app.config.from_mapping(config.load(app.instance_path))
     if overrides:
         app.config.update(overrides)
