@@ -103,7 +103,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
 
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
-_INSERT_COMMENT = _COMMENTS.insert().returning(_COMMENTS.c.id)
+_INSERT_COMMENT = _COMMENTS.insert()
 # A page's title is kept from the first post that sends one.
 _BUMP_THREAD = _THREADS.update().where(_THREADS.c.id == sa.bindparam("thread")).values(
     version=_THREADS.c.version + 1,
@@ -120,7 +120,9 @@ def _insert(comment: Comment, title: str | None) -> None:
     it, so the thread's version is advanced here, in the same transaction.
     """
     values = {key: value for key, value in sa.inspect(comment).dict.items() if key in _COMMENTS.c}
-    comment.id = db.session.execute(_INSERT_COMMENT, values).scalar_one()
+    # The new id comes back the dialect's own way (RETURNING, or the
+    # cursor's lastrowid on SQLite older than 3.35).
+    comment.id = db.session.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
     db.session.execute(_BUMP_THREAD, {"thread": comment.thread_id, "title": title})
 
 

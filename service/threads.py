@@ -22,8 +22,8 @@ from flask import current_app
 from . import hashing, urls
 from .errors import APIError
 from .extensions import db
-from .reads import Read
 from .models import Comment, Site, Thread
+from .reads import Read
 
 # Part of every ETag, so a deploy that changes the response shape cannot be
 # answered with a 304 for a body built by the old code.
@@ -180,10 +180,10 @@ class _VersionCache:
 
     def get(self, key):
         with self.lock:
-            body = self.entries.get(key)
-            if body is not None:
+            value = self.entries.get(key)
+            if value is not None:
                 self.entries.move_to_end(key)
-            return body
+            return value
 
     def put(self, key, value) -> None:
         with self.lock:
@@ -343,7 +343,7 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
     rows = _counts_read(len(pages)).rows(site=site, **{f"u{number}": url for number, url in enumerate(pages)})
     if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    cache = _cache("causerie.count_cache", CACHE_SIZE * 16)
+    cache = _cache("causerie.count_cache", CACHE_SIZE * 4)
     found, missing = {}, {}
     for _, url, thread_id, version in rows:
         if url is None:
