@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from service.extensions import READS, db, limiter
 from service.models import Comment
 
-from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
+from .conftest import ORIGIN, PG_URL
 
 PAGE = f"{ORIGIN}/post"
 
@@ -78,18 +78,12 @@ def test_a_read_outlives_the_database_dropping_its_connections(app, reader):
     assert [c["html"] for c in response.get_json()["comments"]] == ["<p>Bonjour</p>"]
 
 
-def test_with_rate_limiting_off_the_api_never_consults_the_limiter(database_url, tmp_path, monkeypatch):
-    app = make_app(database_url, tmp_path, RATELIMIT_ENABLED=False)
-    add_site(app, "blog", mode="post")
-
+@pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": False}])
+def test_with_rate_limiting_off_the_api_never_consults_the_limiter(reader, monkeypatch):
     def consulted(*args, **kwargs):
         raise AssertionError("flask-limiter was consulted")
 
     monkeypatch.setattr(limiter, "_check_request_limit", consulted)
-    reader = Reader(app.test_client(), "blog")
     assert reader.post("Bonjour").status_code == 201
     assert reader.read().status_code == 200
     assert _counts(reader) == 1
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
