@@ -3,6 +3,7 @@
 from functools import wraps
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
@@ -35,6 +36,16 @@ def bind_reads(config: dict) -> None:
         **config.get("SQLALCHEMY_BINDS", {}),
         READS: {"url": config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False},
     }
+
+
+def read_engine() -> sa.Engine:
+    """The engine of the public read path.
+
+    An in-memory SQLite database exists once per engine: there the reads go
+    through the session's engine, which holds the data.
+    """
+    engine = db.engines[READS]
+    return db.engine if engine.url.database in (None, "", ":memory:") else engine
 
 
 def init_migrations(app) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .extensions import READS, db
+from .extensions import read_engine
 
 
 class Read:
@@ -24,7 +24,7 @@ class Read:
 
     def rows(self, **params) -> list[tuple]:
         """All rows of the statement for these bound values, as tuples."""
-        engine = db.engines[READS]
+        engine = read_engine()
         compiled = self._compiled.get(engine.dialect.name)
         if compiled is None:
             compiled = self._compiled[engine.dialect.name] = _Compiled(self.statement, engine.dialect)

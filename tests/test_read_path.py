@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from service.extensions import READS, db, limiter
 from service.models import Comment
 
-from .conftest import ORIGIN, PG_URL
+from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
 
 PAGE = f"{ORIGIN}/post"
 
@@ -87,3 +87,16 @@ def test_with_rate_limiting_off_the_api_never_consults_the_limiter(reader, monke
     assert reader.post("Bonjour").status_code == 201
     assert reader.read().status_code == 200
     assert _counts(reader) == 1
+
+
+def test_an_in_memory_database_is_read_through_the_sessions_engine(tmp_path):
+    app = make_app("sqlite://", tmp_path)
+    add_site(app, "blog", mode="post")
+    reader = Reader(app.test_client(), "blog")
+    try:
+        assert reader.post("Bonjour").status_code == 201
+        assert [c["html"] for c in reader.read().get_json()["comments"]] == ["<p>Bonjour</p>"]
+        assert _counts(reader) == 1
+    finally:
+        with app.app_context():
+            db.engine.dispose()
