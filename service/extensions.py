@@ -34,7 +34,14 @@ def bind_reads(config: dict) -> None:
     """Add the read path's engine to the app's binds, on the app's database."""
     config["SQLALCHEMY_BINDS"] = {
         **config.get("SQLALCHEMY_BINDS", {}),
-        READS: {"url": config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False},
+        READS: {
+            "url": config["SQLALCHEMY_DATABASE_URI"],
+            "isolation_level": "AUTOCOMMIT",
+            "pool_pre_ping": False,
+            # No transaction is ever open on these connections: nothing to
+            # roll back when one goes back to the pool.
+            "pool_reset_on_return": None,
+        },
     }
 
 
