@@ -28,7 +28,9 @@ from .reads import Read
 # Part of every ETag, so a deploy that changes the response shape cannot be
 # answered with a 304 for a body built by the old code.
 FORMAT_VERSION = "1"
-CACHE_SIZE = 1024
+# Per worker: serialized threads up to this many bytes, counts of this many threads.
+BODY_CACHE_BYTES = 16 * 1024 * 1024
+COUNT_CACHE_THREADS = 4096
 MAX_COUNT_URLS = 100
 
 
@@ -170,35 +172,52 @@ def load_for_write(site: str | None, url: str | None, key: str | None = None) ->
 
 
 class _VersionCache:
-    """A small LRU keyed by (thread id, version): serialized thread bodies,
-    or approved counts."""
+    """An LRU of one value per thread, valid for one version of it: serialized
+    bodies, or approved counts.  A newer version replaces the older at once,
+    and the whole is bounded by the values' total weight (bytes, or entries)."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
+    def __init__(self, capacity: int, weigh=lambda value: 1):
+        self.capacity = capacity
+        self.weigh = weigh
+        self.used = 0
+        self.entries: OrderedDict = OrderedDict()  # thread id -> (version, value, weight)
         self.lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, thread_id: int, version: int):
+        """The value stored for this version of the thread, or None."""
         with self.lock:
-            value = self.entries.get(key)
-            if value is not None:
-                self.entries.move_to_end(key)
-            return value
+            entry = self.entries.get(thread_id)
+            if entry is None or entry[0] != version:
+                return None
+            self.entries.move_to_end(thread_id)
+            return entry[1]
 
-    def put(self, key, value) -> None:
+    def put(self, thread_id: int, version: int, value) -> None:
+        """Keep ``value`` for this version of the thread (unless it alone exceeds the capacity)."""
+        weight = self.weigh(value)
+        if weight > self.capacity:
+            return
         with self.lock:
-            self.entries[key] = value
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            old = self.entries.pop(thread_id, None)
+            if old is not None:
+                self.used -= old[2]
+            self.entries[thread_id] = (version, value, weight)
+            self.used += weight
+            while self.used > self.capacity:
+                _, (_, _, dropped) = self.entries.popitem(last=False)
+                self.used -= dropped
 
 
-def _cache(name: str = "causerie.thread_cache", size: int = CACHE_SIZE) -> _VersionCache:
+def _cache(name: str, capacity: int, weigh=lambda value: 1) -> _VersionCache:
     # One cache per application (and so per database), never module-wide.
     cache = current_app.extensions.get(name)
     if cache is None:
-        cache = current_app.extensions[name] = _VersionCache(size)
+        cache = current_app.extensions[name] = _VersionCache(capacity, weigh)
     return cache
+
+
+def _bodies() -> _VersionCache:
+    return _cache("causerie.thread_cache", BODY_CACHE_BYTES, len)
 
 
 def iso(value) -> str | None:
@@ -268,14 +287,13 @@ def display_order(comments: list[Comment]) -> list[Comment]:
 
 def thread_body(ref: ThreadRef) -> bytes:
     """The serialized public thread, from the cache when its version matches."""
-    cache_key = (ref.thread_id, ref.version)
     if ref.thread_id is not None:
-        cached = _cache().get(cache_key)
+        cached = _bodies().get(ref.thread_id, ref.version)
         if cached is not None:
             return cached
     body = json.dumps(_build(ref), ensure_ascii=False, separators=(",", ":")).encode()
     if ref.thread_id is not None:
-        _cache().put(cache_key, body)
+        _bodies().put(ref.thread_id, ref.version, body)
     return body
 
 
@@ -343,12 +361,12 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
     rows = _counts_read(len(pages)).rows(site=site, **{f"u{number}": url for number, url in enumerate(pages)})
     if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    cache = _cache("causerie.count_cache", CACHE_SIZE * 4)
+    cache = _cache("causerie.count_cache", COUNT_CACHE_THREADS)
     found, missing = {}, {}
     for _, url, thread_id, version in rows:
         if url is None:
             continue
-        count = cache.get((thread_id, version))
+        count = cache.get(thread_id, version)
         if count is None:
             missing[thread_id] = (url, version)
         else:
@@ -357,7 +375,7 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
         counted = dict(db.session.execute(_APPROVED_COUNTS, {"ids": list(missing)}).all())
         for thread_id, (url, version) in missing.items():
             found[url] = counted.get(thread_id, 0)
-            cache.put((thread_id, version), found[url])
+            cache.put(thread_id, version, found[url])
     return rows[0][0] or [], {url: found.get(norm, 0) for url, norm in normalized.items()}
 
 

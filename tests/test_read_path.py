@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from service.extensions import READS, db, limiter
 from service.models import Comment
+from service.threads import _VersionCache
 
 from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
 
@@ -100,3 +101,30 @@ def test_an_in_memory_database_is_read_through_the_sessions_engine(tmp_path):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_newer_version_of_a_thread_replaces_the_older_in_the_cache():
+    cache = _VersionCache(100, len)
+    cache.put(1, 1, b"old body")
+    cache.put(1, 2, b"new")
+    assert cache.get(1, 1) is None
+    assert cache.get(1, 2) == b"new"
+    assert cache.used == 3
+
+
+def test_the_body_cache_keeps_within_its_byte_budget_dropping_the_least_recently_read():
+    cache = _VersionCache(10, len)
+    cache.put(1, 1, b"aaaa")
+    cache.put(2, 1, b"bbbb")
+    cache.get(1, 1)  # thread 1 is read again: thread 2 is now the oldest
+    cache.put(3, 1, b"cccc")
+    assert (cache.get(1, 1), cache.get(2, 1), cache.get(3, 1)) == (b"aaaa", None, b"cccc")
+    assert cache.used == 8
+
+
+def test_a_body_larger_than_the_whole_budget_is_not_kept():
+    cache = _VersionCache(10, len)
+    cache.put(1, 1, b"small")
+    cache.put(2, 1, b"x" * 11)
+    assert cache.get(2, 1) is None
+    assert cache.get(1, 1) == b"small"
