@@ -1,11 +1,11 @@
 """Sites and threads: finding them, checking origins, and the read path.
 
 Reading a thread is the hot path of the whole service.  It costs one small
-query for the site and the thread's version; the serialized body is cached
-per process keyed by ``(thread id, version)``.  Because every change a reader
-could see advances the version in the same transaction (see models), a cache
-entry can never outlive the data it was built from, in this process or any
-other.
+query for the site and the thread's version (run as a :class:`~service.reads.Read`);
+the serialized body is cached per process for that version of the thread, and
+so are the counts of listing pages.  Because every change a reader could see
+advances the version in the same transaction (see models), a cache entry can
+never outlive the data it was built from, in this process or any other.
 """
 
 from __future__ import annotations
