@@ -164,10 +164,12 @@ class Bench:
                 best[what] = self.load(top[what], ceiling)
         print(f"  causerie ({name}) read, rate limiting on ...", flush=True)
         mine["read_limited"] = self.load(scenarios["read"], writer)
+        # The larger of the two servers' per-worker averages, taken right after
+        # the load: the check below reads back the thousands of comments just
+        # posted, a read Isso is never asked for.
+        mine["rss"] = max((reader.worker_rss(), writer.worker_rss()), key=lambda r: sum(r) / max(1, len(r)))
         status, _, raw = get(writer.port, self.causerie_thread_path(POST_PATH), {"Origin": self.origin})
         mine["post_visible"] = len(json.loads(raw)["comments"]) if status == 200 else 0
-        # The larger of the two servers' per-worker averages.
-        mine["rss"] = max((reader.worker_rss(), writer.worker_rss()), key=lambda r: sum(r) / max(1, len(r)))
         if isso is not None:
             theirs["304"] = theirs["read"]  # Isso sends no validator: a repeat view is a full read
             theirs["rss"] = isso.worker_rss()
