@@ -388,6 +388,9 @@ def create(ref: ThreadRef, title: str | None) -> Thread:
         if by_url is not None:
             if by_url.key is not None:
                 raise APIError(409, "thread_conflict", "This page already belongs to another thread key.")
+            if by_url.locked:
+                raise APIError(403, "thread_locked", "This discussion is closed to new comments.",
+                               origins=ref.origins)
             by_url.key = ref.key
             return by_url
     thread = Thread(site_id=ref.site_id, url=ref.url, key=ref.key, title=title)

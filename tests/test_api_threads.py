@@ -192,6 +192,17 @@ def test_a_page_starting_to_name_its_thread_keeps_its_comments(reader):
     assert reader.read(thread="article-7").get_json()["thread"]["count"] == 2
 
 
+def test_a_locked_page_stays_locked_when_it_starts_naming_its_thread(app, reader):
+    reader.post("before the key")
+    with app.app_context():
+        db.session.query(Thread).one().locked = True
+        db.session.commit()
+    response = reader.post("after the key", thread="article-7")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "thread_locked"
+    assert reader.read().get_json()["thread"]["count"] == 1
+
+
 def test_a_page_cannot_belong_to_two_thread_keys(reader):
     reader.post("first", thread="one")
     response = reader.post("second", thread="two")
