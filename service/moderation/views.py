@@ -243,15 +243,20 @@ def bulk():
                  statuses={c.id: c.status for c in comments}, undo=undo)
 
 
+def _submitted_text() -> str:
+    """The text of an edit or staff reply form, or the friendly 400."""
+    form = TextForm()
+    if not form.validate():
+        raise actions.ActionError(400, _l("The text cannot be empty or longer than 10,000 characters."))
+    return form.text.data
+
+
 @bp.post("/comments/<id:comment_id>/edit")
 @auth.login_required
 def edit(comment_id: int):
     """Change a comment's text (marked as edited by staff)."""
     comment = queue.get_comment(_me(), comment_id)
-    form = TextForm()
-    if not form.validate():
-        raise actions.ActionError(400, _l("The text cannot be empty or longer than 10,000 characters."))
-    actions.edit(comment, _me(), form.text.data)
+    actions.edit(comment, _me(), _submitted_text())
     db.session.commit()
     return _done(_("Comment updated."), comment, default=_detail(comment))
 
@@ -261,10 +266,7 @@ def edit(comment_id: int):
 def reply(comment_id: int):
     """Answer a comment as staff: published at once, with the staff badge."""
     parent = queue.get_comment(_me(), comment_id)
-    form = TextForm()
-    if not form.validate():
-        raise actions.ActionError(400, _l("The text cannot be empty or longer than 10,000 characters."))
-    answer = actions.reply(parent, _me(), form.text.data)
+    answer = actions.reply(parent, _me(), _submitted_text())
     db.session.commit()
     return _done(_("Your reply is published."), answer, default=_detail(parent))
 

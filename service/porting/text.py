@@ -34,6 +34,8 @@ _SYNONYMS = [(re.compile(rf"<(/?){old}\b", re.IGNORECASE), rf"<\1{new}")
 
 # Sanitizing is most of an import's time; big imports spread it over the CPUs.
 PARALLEL_FROM = 5000
+# Inline HTML and the Markdown that opens and closes it (code only outside <pre>).
+INLINE_MARKS = {"em": "*", "i": "*", "strong": "**", "b": "**", "s": "~~", "del": "~~", "strike": "~~", "code": "`"}
 MAX_WORKERS = 8
 
 
@@ -137,14 +139,8 @@ class _ToMarkdown(HTMLParser):
         elif tag == "blockquote":
             self.quote += 1
             self._newline(blank=True)
-        elif tag in ("em", "i"):
-            self.out.append("*")
-        elif tag in ("strong", "b"):
-            self.out.append("**")
-        elif tag in ("s", "del", "strike"):
-            self.out.append("~~")
-        elif tag == "code" and not self.pre:
-            self.out.append("`")
+        elif tag in INLINE_MARKS and not (tag == "code" and self.pre):
+            self.out.append(INLINE_MARKS[tag])
         elif tag == "pre":
             self.pre += 1
             self._newline(blank=True)
@@ -175,14 +171,8 @@ class _ToMarkdown(HTMLParser):
         elif tag == "blockquote":
             self.quote = max(0, self.quote - 1)
             self._newline(blank=True)
-        elif tag in ("em", "i"):
-            self.out.append("*")
-        elif tag in ("strong", "b"):
-            self.out.append("**")
-        elif tag in ("s", "del", "strike"):
-            self.out.append("~~")
-        elif tag == "code" and not self.pre:
-            self.out.append("`")
+        elif tag in INLINE_MARKS and not (tag == "code" and self.pre):
+            self.out.append(INLINE_MARKS[tag])
         elif tag == "pre" and self.pre:
             self.pre -= 1
             self._newline()
