@@ -278,3 +278,12 @@ def test_moderation_forms_refuse_a_post_without_csrf_token(world):
     assert response.status_code == 400
     with world.app.app_context():
         assert db.session.get(Comment, world.comment).status == "approved"
+
+
+def test_every_state_changing_route_outside_the_api_is_in_the_csrf_checked_blueprint(world):
+    # CSRF is checked by the moderation blueprint, not app-wide: a form
+    # route registered anywhere else would be open to cross-site posts.
+    unchecked = sorted(rule.rule for rule in world.app.url_map.iter_rules()
+                       if rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+                       and not rule.endpoint.startswith(("api.", "moderation.")))
+    assert unchecked == []

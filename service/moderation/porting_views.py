@@ -67,7 +67,7 @@ def _max_upload() -> int:
 
 
 @bp.post("/sites/<key>/import")
-@csrf.exempt  # the app-wide check would read the body under the small API limit; the form checks CSRF itself
+@csrf.exempt  # the blueprint's check would read the body under the small API limit; the form checks CSRF itself
 @auth.admin_required
 def site_import(key: str):
     """Import an uploaded file into the site (or only report, on a dry run)."""

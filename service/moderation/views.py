@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, links, notify, stats
+from .. import actions, auth, links, notify, security, stats
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
@@ -55,6 +55,9 @@ def _error_page(status: int, message: str):
     if _wants_json():
         return jsonify({"ok": False, "error": message}), status
     return render_template("error.html", status=status, code="error", message=message), status
+
+
+bp.before_request(security.check_csrf)
 
 
 @bp.before_request
