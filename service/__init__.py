@@ -7,23 +7,21 @@ the extensions, registers the blueprints, error handlers and CLI commands.
 from __future__ import annotations
 
 import click
-from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 
 from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
+from .application import Causerie
 from .extensions import bind_reads, db, init_migrations, limiter
-from .request import Request
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
 
 
-def create_app(overrides: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None) -> Causerie:
     """Build a configured Causerie application."""
-    app = Flask(__name__, instance_relative_config=True)
-    app.request_class = Request
+    app = Causerie(__name__, instance_relative_config=True)
     app.config.from_mapping(config.load(app.instance_path))
     if overrides:
         app.config.update(overrides)
