@@ -24,9 +24,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 # The engine of the public read path (thread reads, counts), beside the
 # session's.  Its connections run in autocommit: a read is one statement, so
-# it costs one round trip, with no BEGIN before it or ROLLBACK after it.  It
-# skips the pre-ping too, because a read can simply be tried again (see
-# reads.Read); writes keep both, as a write must not be retried blindly.
+# it costs one round trip, with no BEGIN before it or ROLLBACK after it.  The
+# read path keeps them between reads itself, with no pre-ping, because a read
+# can simply be tried again (see reads); writes keep both the transaction and
+# the pre-ping, as a write must not be retried blindly.
 READS = "reads"
 
 
@@ -34,14 +35,7 @@ def bind_reads(config: dict) -> None:
     """Add the read path's engine to the app's binds, on the app's database."""
     config["SQLALCHEMY_BINDS"] = {
         **config.get("SQLALCHEMY_BINDS", {}),
-        READS: {
-            "url": config["SQLALCHEMY_DATABASE_URI"],
-            "isolation_level": "AUTOCOMMIT",
-            "pool_pre_ping": False,
-            # No transaction is ever open on these connections: nothing to
-            # roll back when one goes back to the pool.
-            "pool_reset_on_return": None,
-        },
+        READS: {"url": config["SQLALCHEMY_DATABASE_URI"], "isolation_level": "AUTOCOMMIT"},
     }
 
 

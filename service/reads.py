@@ -4,15 +4,27 @@ Thread reads, revalidations and counts are nearly all of the traffic, and
 each is one small SELECT written once with SQLAlchemy Core.  Going through a
 Connection and a Result for it costs several times what SQLite takes to
 answer it, so each statement is compiled once per dialect and run on a raw
-connection from the read engine's pool (autocommit, see
-``extensions.READS``), with the types' own bind and result processors.
+connection of the read engine (autocommit, see ``extensions.READS``), with
+the types' own bind and result processors.
+
+Checking a connection out of SQLAlchemy's pool and back in costs a tenth of
+a revalidation, for work a read does not need: there is no transaction to
+reset (autocommit), and no pre-ping (a read that meets a dropped connection
+is simply run again).  So the read path keeps its own spare connections
+(:class:`_Spares`), taken out of the engine's pool once.
 """
 
 from __future__ import annotations
 
+import weakref
+
 import sqlalchemy as sa
 
 from .extensions import read_engine
+
+# Converted values (a site's origins, decoded from JSON) are shared between
+# reads, up to this many per column.
+MAX_CONVERTED = 1024
 
 
 class Read:
@@ -23,7 +35,10 @@ class Read:
         self._compiled: dict[str, _Compiled] = {}
 
     def rows(self, **params) -> list[tuple]:
-        """All rows of the statement for these bound values, as tuples."""
+        """All rows of the statement for these bound values, as tuples.
+
+        Converted values are shared with other reads: treat them as read-only.
+        """
         engine = read_engine()
         compiled = self._compiled.get(engine.dialect.name)
         if compiled is None:
@@ -33,9 +48,77 @@ class Read:
         except sa.exc.DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-        # The database dropped the pooled connections (a restart, an idle
-        # timeout): the pool has been replaced, and a read is safe to repeat.
+        # The database dropped the connections (a restart, an idle timeout):
+        # they have all been let go, and a read is safe to repeat.
         return compiled.run(engine, params)
+
+
+class _Spares:
+    """The read engine's idle DBAPI connections, last in, first out.
+
+    A connection is taken out of the engine's pool once, with ``detach()``
+    (so the engine's connect hooks, such as SQLite's pragmas, have run on
+    it), and then kept here between reads: taking one and giving it back
+    are a list's pop and append, each atomic.  The list never holds more
+    connections than this process ran reads at the same time, one per
+    thread at most.  Disposing of the engine closes them all.
+    """
+
+    def __init__(self, engine: sa.Engine):
+        # No reference to the engine itself: it keys the spares weakly.
+        self.idle: list = []
+        self.error = engine.dialect.loaded_dbapi.Error
+        sa.event.listen(engine, "engine_disposed", self._close_all)
+
+    def take(self, engine: sa.Engine):
+        try:
+            return self.idle.pop()
+        except IndexError:
+            pooled = engine.raw_connection()
+            pooled.detach()
+            return pooled.dbapi_connection
+
+    def give(self, connection) -> None:
+        self.idle.append(connection)
+
+    def drop(self, connection) -> None:
+        try:
+            connection.close()
+        except self.error:
+            pass  # already gone with the server
+
+    def _close_all(self, _engine) -> None:
+        while self.idle:
+            self.drop(self.idle.pop())
+
+
+class _Pooled:
+    """The engine's own pool, for an in-memory SQLite database: its one
+    connection holds the data, and must never be detached and closed."""
+
+    @staticmethod
+    def take(engine: sa.Engine):
+        return engine.raw_connection()
+
+    @staticmethod
+    def give(connection) -> None:
+        connection.close()
+
+    @staticmethod
+    def drop(connection) -> None:
+        connection.invalidate()
+        connection.close()
+
+
+_SOURCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _source(engine: sa.Engine):
+    source = _SOURCES.get(engine)
+    if source is None:
+        in_memory = engine.url.database in (None, "", ":memory:")
+        source = _SOURCES[engine] = _Pooled() if in_memory else _Spares(engine)
+    return source
 
 
 class _Compiled:
@@ -51,6 +134,7 @@ class _Compiled:
         processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                       for column in statement.selected_columns]
         self.processors = [(index, process) for index, process in enumerate(processors) if process is not None]
+        self.converted: list[dict] = [{} for _ in self.processors]
 
     def run(self, engine: sa.Engine, params: dict) -> list[tuple]:
         values = self.compiled.construct_params(params)
@@ -58,34 +142,37 @@ class _Compiled:
             values[name] = processor(values[name])
         if self.order is not None:
             values = tuple(values[name] for name in self.order)
-        connection = engine.raw_connection()
+        source = _source(engine)
+        connection = source.take(engine)
         cursor = None
+        dropped = False
         try:
             cursor = connection.cursor()
             cursor.execute(self.sql, values)
             rows = cursor.fetchall()
         except engine.dialect.loaded_dbapi.Error as exc:
-            invalidated = engine.dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-            if invalidated:
-                connection.invalidate(exc)
-                engine.dispose()
-                cursor = None  # went with its connection
+            dropped = engine.dialect.is_disconnect(exc, connection, cursor)
             raise sa.exc.DBAPIError.instance(self.sql, values, exc, engine.dialect.loaded_dbapi.Error,
-                                             connection_invalidated=invalidated) from exc
+                                             connection_invalidated=dropped) from exc
         finally:
-            if cursor is not None:
-                cursor.close()
-            connection.close()
+            if dropped:
+                source.drop(connection)
+                engine.dispose()  # and every other connection from before the drop
+            else:
+                if cursor is not None:
+                    cursor.close()
+                source.give(connection)
         if not self.processors:
             return rows
         return self._process(rows)
 
     def _process(self, rows: list) -> list[tuple]:
         rows = [list(row) for row in rows]
-        for index, process in self.processors:
-            # A joined column repeats on every row (a site's origins beside
-            # each of its threads): convert each distinct value once.
-            converted: dict = {}
+        for (index, process), converted in zip(self.processors, self.converted):
+            # The same few values come back read after read (a site's
+            # origins, beside each of its threads): convert each once.
+            if len(converted) > MAX_CONVERTED:
+                converted.clear()
             for row in rows:
                 raw = row[index]
                 try:

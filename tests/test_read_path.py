@@ -1,10 +1,11 @@
-"""The read path's own machinery: its engine, its count cache, and rate limiting switched off."""
+"""The read path's own machinery: its engine and connections, its count cache, and rate limiting switched off."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
+from service import reads
 from service.extensions import READS, db, limiter
 from service.models import Comment
 from service.threads import _VersionCache
@@ -46,32 +47,55 @@ def test_an_unchanged_thread_is_not_counted_again(app, reader):
     assert not [sql for sql in statements if "count(" in sql.lower()]
 
 
-def test_reads_use_an_autocommit_engine_of_their_own(app):
+def _kept_connection(app):
+    """The DBAPI connection the read path keeps between reads."""
+    with app.app_context():
+        return reads._SOURCES[db.engines[READS]].idle[-1]
+
+
+def test_reads_use_an_autocommit_engine_of_their_own(app, reader):
+    assert reader.read().status_code == 200
     with app.app_context():
         engine = db.engines[READS]
         assert engine is not db.engine
         assert engine.url == db.engine.url
-        pooled = engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            # sqlite3 says autocommit with isolation_level None; psycopg with autocommit.
-            assert driver.isolation_level is None if engine.dialect.name == "sqlite" else driver.autocommit
-        finally:
-            pooled.close()
+    driver = _kept_connection(app)
+    # sqlite3 says autocommit with isolation_level None; psycopg with autocommit.
+    assert driver.isolation_level is None if engine.dialect.name == "sqlite" else driver.autocommit
+
+
+def test_reads_take_a_connection_from_the_pool_once_and_keep_it(app, reader):
+    reader.post("Bonjour")
+    checkouts = []
+    with app.app_context():
+        sa.event.listen(db.engines[READS], "checkout", lambda *args: checkouts.append(args))
+    for _ in range(5):
+        assert reader.read().status_code == 200
+        assert _counts(reader) == 1
+    assert len(checkouts) <= 1
+
+
+def test_disposing_of_the_read_engine_closes_the_connections_it_kept(app, reader):
+    assert reader.read().status_code == 200
+    kept = _kept_connection(app)
+    with app.app_context():
+        engine = db.engines[READS]
+        engine.dispose()
+    with pytest.raises(engine.dialect.loaded_dbapi.Error):
+        kept.cursor().execute("SELECT 1")
+    assert reader.read().status_code == 200
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CI provides it)")
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_read_outlives_the_database_dropping_its_connections(app, reader):
     reader.post("Bonjour")
-    assert reader.read().status_code == 200  # the read engine now holds a pooled connection
+    assert reader.read().status_code == 200  # the read path now keeps a connection
+    cursor = _kept_connection(app).cursor()
+    cursor.execute("SELECT pg_backend_pid()")
+    (pid,) = cursor.fetchone()
+    cursor.close()
     with app.app_context():
-        pooled = db.engines[READS].raw_connection()
-        cursor = pooled.cursor()
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-        cursor.close()
-        pooled.close()  # back into the pool, where the next read will find it dead
         with db.engine.connect() as admin:
             assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     response = reader.read()

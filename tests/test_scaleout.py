@@ -52,7 +52,10 @@ def shared_backend(empty_database_url, tmp_path):
     migrate(env)
     app = make_app(database_url, tmp_path)
     add_site(app, "blog", mode="pre")
-    return app, env
+    yield app, env
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 @pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs PostgreSQL and Redis (CI provides both)")

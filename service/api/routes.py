@@ -39,7 +39,8 @@ def _comment_answer(comment, **extra):
 @rate_limited(limiter.limit(_limit("READ")))
 def read_thread():
     """The approved comments of one page, with an ETag."""
-    ref = threads.lookup(request.args.get("site"), request.args.get("url"), request.args.get("thread"))
+    args = request.args
+    ref = threads.lookup(args.get("site"), args.get("url"), args.get("thread"))
     allow_origins(ref.origins)
     headers = {"ETag": f'"{ref.etag}"', "Cache-Control": "no-cache", "Causerie-Ticket": tickets.issue(ref.site_key)}
     if request.if_none_match.contains(ref.etag):
@@ -51,7 +52,8 @@ def read_thread():
 @rate_limited(limiter.limit(_limit("READ")))
 def read_counts():
     """Comment counts for the pages of a listing, in one request."""
-    origins, counts = threads.counts(request.args.get("site"), request.args.getlist("url"))
+    args = request.args
+    origins, counts = threads.counts(args.get("site"), args.getlist("url"))
     allow_origins(origins)
     return jsonify({"counts": counts})
 
