@@ -16,6 +16,7 @@ is simply run again).  So the read path keeps its own spare connections
 
 from __future__ import annotations
 
+import json
 import weakref
 
 import sqlalchemy as sa
@@ -51,6 +52,23 @@ class Read:
         # The database dropped the connections (a restart, an idle timeout):
         # they have all been let go, and a read is safe to repeat.
         return compiled.run(engine, params)
+
+
+class _JSONText(sa.types.TypeDecorator):
+    """JSON read as its text and decoded here rather than by the driver
+    (psycopg decodes JSON itself, row by row), so that reads share it."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+def json_text(column: sa.ColumnElement) -> sa.ColumnElement:
+    """Select a JSON column for a :class:`Read`: its decoded value is shared
+    between reads, and between the rows of one read that repeat it."""
+    return sa.cast(column, _JSONText).label(column.name)
 
 
 class _Spares:

@@ -24,7 +24,7 @@ from . import hashing, urls
 from .errors import APIError
 from .extensions import db
 from .models import Comment, Site, Thread
-from .reads import Read
+from .reads import Read, json_text
 
 # Part of every ETag, so a deploy that changes the response shape cannot be
 # answered with a 304 for a body built by the old code.
@@ -109,7 +109,7 @@ def _lookup_statement(match_column: str):
     # This is every thread read: built once from the tables, run as a Read.
     site, thread = Site.__table__.c, Thread.__table__.c
     return Read(
-        sa.select(site.id, site.key, site.origins, thread.id, thread.version, thread.url)
+        sa.select(site.id, site.key, json_text(site.origins), thread.id, thread.version, thread.url)
         .select_from(Site.__table__)
         .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, thread[match_column] == sa.bindparam("match")))
         .where(site.key == sa.bindparam("site"))
@@ -334,7 +334,7 @@ def _counts_read(size: int) -> Read:
     # With no URL at all the query still finds the site (to tell 404 from {}).
     listed = thread.url.in_(pages) if pages else sa.false()
     return Read(
-        sa.select(site.origins, thread.url, thread.id, thread.version)
+        sa.select(json_text(site.origins), thread.url, thread.id, thread.version)
         .select_from(Site.__table__)
         .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, listed))
         .where(site.key == sa.bindparam("site"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from service import reads
+from service import reads, threads
 from service.extensions import READS, db, limiter
 from service.models import Comment
 from service.threads import _VersionCache
@@ -152,3 +152,14 @@ def test_a_body_larger_than_the_whole_budget_is_not_kept():
     cache.put(2, 1, b"x" * 11)
     assert cache.get(2, 1) is None
     assert cache.get(1, 1) == b"small"
+
+
+def test_a_sites_origins_are_decoded_once_and_shared_between_reads(app, site):
+    with app.app_context():
+        first = threads.lookup("blog", PAGE).origins
+        second = threads.lookup("blog", PAGE).origins
+        counted, _ = threads.counts("blog", [PAGE])
+        counted_again, _ = threads.counts("blog", [PAGE])
+    assert first == counted == [ORIGIN]
+    assert second is first
+    assert counted_again is counted
