@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from . import urls
 from .extensions import db, init_migrations
+from .i18n import LANGUAGES
 from .demo import seed_demo
 from .models import MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
@@ -54,14 +55,16 @@ def _origins(values) -> list[str]:
 @click.option("--name", default="", help="A human name for the site.")
 @click.option("--mode", type=click.Choice(MODES), default="first-time", show_default=True,
               help="pre: hold every comment; first-time: hold new commenters; post: publish at once.")
+@click.option("--language", type=click.Choice(LANGUAGES), default=LANGUAGES[0], show_default=True,
+              help="The language of the site's emails.")
 @with_appcontext
-def sites_add(key, origins, name, mode):
+def sites_add(key, origins, name, mode, language):
     """Register a site under KEY."""
     if not key.replace("-", "").replace("_", "").isalnum() or len(key) > 64:
         raise click.BadParameter("use letters, digits, - and _ (at most 64)", param_hint="KEY")
     if db.session.scalar(sa.select(Site.id).where(Site.key == key)):
         raise click.ClickException(f"A site with the key {key!r} already exists.")
-    db.session.add(Site(key=key, name=name or key, origins=_origins(origins), mode=mode))
+    db.session.add(Site(key=key, name=name or key, origins=_origins(origins), mode=mode, language=language))
     db.session.commit()
     click.echo(f"Site {key!r} registered. Embed it with:")
     click.echo(f'  <script src="{current_app.config["CAUSERIE_PUBLIC_URL"]}/widget.js" data-site="{key}" defer></script>')

@@ -14,6 +14,7 @@ import sqlalchemy.orm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .i18n import LANGUAGES
 
 STATUSES = ("pending", "approved", "rejected", "spam", "deleted")
 MODES = ("pre", "first-time", "post")
@@ -50,6 +51,8 @@ class Site(db.Model):
     digest: Mapped[str] = mapped_column(sa.String(16), default="instant")
     last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    # The language of the site's emails, to its moderators and to its readers.
+    language: Mapped[str] = mapped_column(sa.String(8), default=LANGUAGES[0], server_default=LANGUAGES[0])
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     threads = relationship("Thread", back_populates="site", cascade="all, delete-orphan")

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, gettext, ngettext
 
 from . import hashing, links, mailer
 from .extensions import db
@@ -280,13 +281,18 @@ def _email_moderator(entry: Outbox) -> None:
     if comment is None or comment.status != "pending":
         return  # decided before the mail went out: nothing left to ask
     address = entry.payload["to"]
-    body = render_template(
-        "moderation/email/held.txt", comment=comment, site=comment.site, event=entry.topic,
-        links=links.moderation_links(comment.id, address), queue_url=_queue_url(comment),
-        reports=[r for r in comment.reports if not r.resolved],
-    )
-    what = "Reported" if entry.topic == "comment.reported" else "Held"
-    subject = f"[{comment.site.name or comment.site.key}] {what}: {comment.author or 'Anonymous'} on {_title(comment)}"
+    with force_locale(comment.site.language):
+        body = render_template(
+            "moderation/email/held.txt", comment=comment, site=comment.site, event=entry.topic,
+            links=links.moderation_links(comment.id, address), queue_url=_queue_url(comment),
+            reports=[r for r in comment.reports if not r.resolved],
+        )
+        names = {"site": _site_name(comment.site), "author": comment.author or gettext("Anonymous"),
+                 "title": _title(comment)}
+        if entry.topic == "comment.reported":
+            subject = gettext("[%(site)s] Reported: %(author)s on “%(title)s”", **names)
+        else:
+            subject = gettext("[%(site)s] Held: %(author)s on “%(title)s”", **names)
     mailer.send(mailer.build(address, subject, body))
 
 
@@ -304,9 +310,11 @@ def _email_digest(entry: Outbox) -> None:
                                 .where(Comment.site_id == site.id, Comment.status == "pending"))
     address = entry.payload["to"]
     items = [(c, links.moderation_links(c.id, address)) for c in held]
-    body = render_template("moderation/email/digest.txt", site=site, items=items, backlog=backlog,
-                           queue_url=_queue_url(), more=max(0, backlog - len(held)))
-    subject = f"[{site.name or site.key}] {len(held)} comment{'s' if len(held) != 1 else ''} waiting"
+    with force_locale(site.language):
+        body = render_template("moderation/email/digest.txt", site=site, items=items, backlog=backlog,
+                               queue_url=_queue_url(), more=max(0, backlog - len(held)))
+        subject = ngettext("[%(site)s] %(num)s comment waiting", "[%(site)s] %(num)s comments waiting",
+                           len(held), site=_site_name(site))
     mailer.send(mailer.build(address, subject, body))
 
 
@@ -318,15 +326,21 @@ def _email_reply(entry: Outbox) -> None:
     if reply is None or reply.status != "approved" or parent is None:
         return
     unsubscribe = links.unsubscribe_link(parent.id)
-    body = render_template("moderation/email/reply.txt", reply=reply, parent=parent, site=reply.site,
-                           url=reply.thread.url, unsubscribe=unsubscribe)
+    with force_locale(reply.site.language):
+        body = render_template("moderation/email/reply.txt", reply=reply, parent=parent, site=reply.site,
+                               url=reply.thread.url, unsubscribe=unsubscribe)
+        subject = gettext("%(author)s replied to you on “%(title)s”", author=reply.author or gettext("Someone"),
+                          title=_title(reply))
     headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    subject = f"{reply.author or 'Someone'} replied to you on {_title(reply)}"
     mailer.send(mailer.build(parent.email, subject, body, headers))
 
 
 def _title(comment: Comment) -> str:
     return comment.thread.title or comment.thread.url
+
+
+def _site_name(site: Site) -> str:
+    return site.name or site.key
 
 
 def unsubscribe(comment: Comment) -> int:

@@ -12,12 +12,13 @@ def cli(app):
 
 
 def test_sites_add_registers_a_site_with_normalised_origins(app, cli):
-    result = cli.invoke(args=["sites", "add", "myblog", "--origin", "https://Blog.Example.org/", "--mode", "pre"])
+    result = cli.invoke(args=["sites", "add", "myblog", "--origin", "https://Blog.Example.org/", "--mode", "pre",
+                              "--language", "fr"])
     assert result.exit_code == 0, result.output
     assert 'data-site="myblog"' in result.output
     with app.app_context():
         site = db.session.query(Site).filter_by(key="myblog").one()
-        assert (site.origins, site.mode) == (["https://blog.example.org"], "pre")
+        assert (site.origins, site.mode, site.language) == (["https://blog.example.org"], "pre", "fr")
 
 
 def test_sites_add_refuses_a_duplicate_key(cli):

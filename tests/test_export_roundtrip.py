@@ -30,6 +30,7 @@ def rich_site(app, client, site):
         site_row.banned_words = ["casino"]
         site_row.notify_emails = ["owner@blog.example"]
         site_row.edit_window = 600
+        site_row.language = "fr"
         thread = db.session.scalar(sa.select(Thread).where(Thread.url == f"{ORIGIN}/post"))
         thread.title = "The post"
         db.session.add(Thread(site_id=site_row.id, url=f"{ORIGIN}/quiet", key="quiet-page", locked=True,
@@ -86,7 +87,8 @@ def test_restore_keeps_threading_statuses_flags_and_settings(app, rich_site, tmp
     assert sorted(c.status for c in after.values()) == sorted(c.status for c in before.values())
     with app.app_context():
         site = db.session.scalar(sa.select(Site))
-        assert (site.banned_words, site.notify_emails, site.edit_window) == (["casino"], ["owner@blog.example"], 600)
+        assert (site.banned_words, site.notify_emails, site.edit_window, site.language) == (
+            ["casino"], ["owner@blog.example"], 600, "fr")
         assert db.session.scalar(sa.select(sa.func.count(Ban.id))) == 1
     assert threads(app)[f"{ORIGIN}/quiet"].key == "quiet-page"
 
@@ -176,6 +178,16 @@ def test_restore_under_another_key_with_site_option(app, rich_site, tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(sa.select(Site.origins).where(Site.key == "copy")) == [ORIGIN]
+
+
+def test_a_restored_site_in_an_unknown_language_writes_its_emails_in_english(app, tmp_path):
+    document = {"format": "causerie-export", "version": 1,
+                "site": {"key": "elsewhere", "origins": [ORIGIN], "language": "tlh"}, "threads": [], "comments": []}
+    path = tmp_path / "klingon.json"
+    path.write_text(json.dumps(document))
+    assert cli(app, "import", "json", path).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(Site.language).where(Site.key == "elsewhere")) == "en"
 
 
 def test_restored_html_is_sanitized_again(app, site, tmp_path):

@@ -111,10 +111,11 @@ def exercise_forms(app, desk, strings) -> int:
             ("/moderate/bulk", {"action": value, "ids": [value, str(comment)]}),
             ("/moderate/sites/blog", {"name": value, "mode": "post", "origins": value, "banned_words": value,
                                       "suspect_words": value, "max_links": "3", "report_threshold": "3",
-                                      "notify_emails": value, "digest": "instant", "webhook_url": value}),
+                                      "notify_emails": value, "digest": "instant", "language": "en",
+                                      "webhook_url": value}),
             ("/moderate/sites/blog", {"name": f"Blog {n}", "mode": "post", "origins": "https://blog.example",
                                       "banned_words": value, "suspect_words": value, "max_links": "3",
-                                      "report_threshold": "3", "digest": "instant"}),
+                                      "report_threshold": "3", "digest": "instant", "language": "en"}),
         ):
             response = post(client, path, {**data, "csrf_token": token})
             assert response.status_code < 500, (path, repr(value[:60]), response.status_code)

@@ -182,7 +182,7 @@ def test_audit_log_with_a_bad_comment_filter_is_400(app, mod):
 def settings_form(**changes):
     data = {"name": "The Blog", "mode": "pre", "origins": "https://blog.example", "banned_words": "",
             "suspect_words": "", "max_links": "3", "report_threshold": "3", "edit_window": "",
-            "notify_emails": "", "digest": "instant", "webhook_url": ""}
+            "notify_emails": "", "digest": "instant", "language": "en", "webhook_url": ""}
     data.update(changes)
     return data
 
@@ -191,14 +191,14 @@ def test_settings_page_saves_every_setting(app, admin):
     response = admin.post("/moderate/sites/blog", settings_form(
         mode="post", origins="https://blog.example\nhttps://www.blog.example/", banned_words="idiot, moron",
         suspect_words="casino\ncrypto", max_links="1", report_threshold="5", edit_window="30",
-        notify_emails="Desk@Example.org", digest="daily", webhook_url="https://hooks.example/causerie"))
+        notify_emails="Desk@Example.org", digest="daily", language="fr", webhook_url="https://hooks.example/causerie"))
     assert response.status_code == 303
     with app.app_context():
         site = db.session.scalar(sa.select(Site).where(Site.key == "blog"))
         assert site.mode == "post" and site.origins == ["https://blog.example", "https://www.blog.example"]
         assert site.banned_words == ["idiot", "moron"] and site.suspect_words == ["casino", "crypto"]
         assert (site.max_links, site.report_threshold, site.edit_window) == (1, 5, 1800)
-        assert site.notify_emails == ["desk@example.org"] and site.digest == "daily"
+        assert site.notify_emails == ["desk@example.org"] and site.digest == "daily" and site.language == "fr"
         assert site.webhook_url == "https://hooks.example/causerie"
 
 
@@ -208,6 +208,13 @@ def test_settings_page_shows_the_current_values(app, admin):
         db.session.commit()
     page = text(admin.get("/moderate/sites/blog"))
     assert "casino" in page and "https://blog.example" in page and "Webhook signing key" in page
+
+
+def test_settings_refuse_a_language_the_emails_are_not_written_in(app, admin):
+    response = admin.post("/moderate/sites/blog", settings_form(language="de"))
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(Site.language).where(Site.key == "blog")) == "en"
 
 
 def test_settings_with_a_bad_origin_are_refused_and_explained(app, admin):

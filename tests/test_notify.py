@@ -76,6 +76,19 @@ def test_held_comment_emails_each_notification_address(app, client, smtp, held_s
     assert set(link_paths(body)) == {"approve", "reject", "spam"}
 
 
+def test_a_french_sites_held_comment_email_is_in_french(app, client, smtp, held_site):
+    set_site(app, language="fr", name="Le blog")
+    Reader(client, "blog").post(text="Merci pour l’article", author="Lou")
+    run(app)
+    message = smtp.mailbox.to("desk@example.org")[0]
+    assert message["Subject"] == "[Le blog] En attente : Lou sur « https://blog.example/post »"
+    body = message.get_content()
+    assert "Un commentaire sur Le blog attend votre décision." in body
+    assert "Retenu pour : Tous les commentaires sont relus sur ce site" in body
+    assert "Merci pour l’article" in body
+    assert re.search(r"Approuver : http://\S+/moderate/link/", body)
+
+
 def test_site_without_addresses_emails_its_moderators(app, client, smtp):
     add_site(app, "blog", mode="pre")
     add_moderator(app, "assigned@example.org", sites=["blog"])
@@ -127,6 +140,16 @@ def test_hourly_digest_lists_the_held_comments_once(app, client, smtp, held_site
     assert len(re.findall(r"/moderate/link/", body)) == 6
     run(app)
     assert len(smtp.mailbox.messages) == 1
+
+
+def test_a_french_sites_digest_counts_its_comments_in_french(app, client, smtp, held_site):
+    set_site(app, digest="hourly", notify_emails=["desk@example.org"], language="fr")
+    Reader(client, "blog").post(text="Premier commentaire")
+    Reader(client, "blog", ip="192.0.2.2").post(text="Second commentaire")
+    run(app)
+    message = smtp.mailbox.messages[0]
+    assert message["Subject"] == "[Blog] 2 commentaires en attente"
+    assert "2 nouveaux commentaires sur Blog attendent votre décision (2 dans la file en tout)." in message.get_content()
 
 
 def test_next_digest_waits_for_the_period_and_lists_only_new_comments(app, client, smtp, held_site):
@@ -272,6 +295,20 @@ def test_approved_reply_notifies_the_parent_author(app, client, smtp):
     (message,) = smtp.mailbox.to("asker@example.org")
     assert "Bob replied" in message["Subject"] and "Here is my answer" in message.get_content()
     assert message["List-Unsubscribe"].startswith("<http") and message["List-Unsubscribe-Post"]
+
+
+def test_a_french_sites_reply_notification_is_in_french(app, client, smtp):
+    add_site(app, "blog", mode="post", language="fr")
+    reader = Reader(client, "blog")
+    parent_id = reader.post(text="Une question", email="asker@example.org", notify=True).json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text="Voici ma réponse", author="Bob", parent_id=parent_id,
+                                                 email="bob@example.org")
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert message["Subject"] == "Bob vous a répondu sur « https://blog.example/post »"
+    body = message.get_content()
+    assert body.startswith("Bob a répondu à votre commentaire sur « https://blog.example/post » :")
+    assert "Ne plus recevoir ces e-mails : http" in body
 
 
 def test_held_reply_notifies_only_once_it_is_approved(app, client, smtp):

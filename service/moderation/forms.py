@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -12,6 +13,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 
 from .. import urls
 from ..actions import MAX_STAFF_TEXT
+from ..i18n import LANGUAGES
 from ..models import DIGESTS, MODES
 
 MAX_LIST_ITEMS = 500
@@ -81,6 +83,9 @@ class SettingsForm(FlaskForm):
         SelectChoice("instant", _l("One email per held comment")), SelectChoice("hourly", _l("An hourly digest")),
         SelectChoice("daily", _l("A daily digest")), SelectChoice("off", _l("No email")),
     ])
+    # Each language by its own name, whatever the page's language.
+    language = SelectField(_l("Language of the emails"), choices=[
+        SelectChoice(code, Locale.parse(code).get_display_name(code).capitalize()) for code in LANGUAGES])
     webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=500),
                                                                URL(require_tld=False)])
 
@@ -93,6 +98,11 @@ class SettingsForm(FlaskForm):
         """Only the known frequencies."""
         if field.data not in DIGESTS:
             raise ValidationError(_l("Choose how often to send email."))
+
+    def validate_language(self, field):
+        """Only the languages the emails are written in."""
+        if field.data not in LANGUAGES:
+            raise ValidationError(_l("Choose the language of the emails."))
 
     def validate_origins(self, field):
         """Each origin must be scheme://host[:port]."""

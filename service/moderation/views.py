@@ -371,6 +371,7 @@ def site_settings(key: str):
         site.edit_window = form.edit_window.data * 60 if form.edit_window.data is not None else None
         site.notify_emails = form.clean_emails
         site.digest = form.digest.data
+        site.language = form.language.data
         site.webhook_url = (form.webhook_url.data or "").strip() or None
         db.session.commit()
         flash(_("Settings saved."), "success")
@@ -395,6 +396,7 @@ class _SettingsData:
         self.edit_window = site.edit_window // 60 if site.edit_window is not None else None
         self.notify_emails = "\n".join(site.notify_emails or [])
         self.digest = site.digest
+        self.language = site.language
         self.webhook_url = site.webhook_url or ""
 
 

@@ -40,7 +40,7 @@ from .source import (MARKDOWN, MAX_AUTHOR, MAX_KEY, MAX_TITLE, ImportFileError, 
 FORMAT = "causerie-export"
 VERSION = 1
 SITE_FIELDS = ("key", "name", "origins", "mode", "banned_words", "suspect_words", "max_links",
-               "report_threshold", "edit_window", "notify_emails", "digest", "webhook_url", "created_at")
+               "report_threshold", "edit_window", "notify_emails", "digest", "webhook_url", "language", "created_at")
 _HEX = re.compile(r"[0-9a-f]{1,64}")
 
 
@@ -257,6 +257,7 @@ class _Checker:
             "notify_emails": self.strings(record, "notify_emails", "site"),
             "digest": self.string(record, "digest", "site", optional=True),
             "webhook_url": self.string(record, "webhook_url", "site", optional=True, limit=500),
+            "language": self.string(record, "language", "site", optional=True, limit=8),
             "created_at": self.date(record, "created_at", "site"),
         }
         return {name: value for name, value in settings.items()

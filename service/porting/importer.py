@@ -33,6 +33,7 @@ from flask import current_app
 
 from .. import hashing, urls
 from ..extensions import db
+from ..i18n import LANGUAGES
 from ..models import DIGESTS, MODES, STATUSES, Ban, Comment, ModerationEvent, Site, Thread, utcnow
 from . import text as bodies
 from .source import MAX_KEY, MAX_REF, ImportFileError, Source, SourceComment
@@ -42,7 +43,7 @@ CHUNK = 1000
 # hostile file's megabyte of nested tags.
 MAX_BODY = 100_000
 SITE_SETTINGS = ("name", "origins", "mode", "banned_words", "suspect_words", "max_links", "report_threshold",
-                 "edit_window", "notify_emails", "digest", "webhook_url")
+                 "edit_window", "notify_emails", "digest", "webhook_url", "language")
 
 Step = Callable[[str, int], Callable[[int], None] | None]
 """``step(label, total)`` returns a callback to advance by n (a progress bar), or None."""
@@ -339,6 +340,8 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
             site.mode = "first-time"
         if site.digest not in DIGESTS:
             site.digest = "instant"
+        if site.language not in LANGUAGES:
+            site.language = LANGUAGES[0]
         db.session.add(site)
         db.session.flush()
     now = utcnow()
