@@ -84,6 +84,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         reasons=rules.reasons(verdicts),
         ip_hash=ip_hash,
         notify=data["notify"],
+        language=data["language"],
         edit_token_hash=token_hash,
         created_at=utcnow(),
         edited_at=None,

@@ -119,6 +119,8 @@ class Comment(db.Model):
     )
     pinned: Mapped[bool] = mapped_column(default=False)
     notify: Mapped[bool] = mapped_column(default=False)
+    # The language the author read the widget in, when the emails are written in it.
+    language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     edit_token_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     # The source's identifier for imported comments, so re-imports add nothing.
     import_ref: Mapped[str | None] = mapped_column(sa.String(200), default=None)

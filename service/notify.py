@@ -326,7 +326,8 @@ def _email_reply(entry: Outbox) -> None:
     if reply is None or reply.status != "approved" or parent is None:
         return
     unsubscribe = links.unsubscribe_link(parent.id)
-    with force_locale(reply.site.language):
+    # In the language the reader read the page in, else the site's.
+    with force_locale(parent.language or reply.site.language):
         body = render_template("moderation/email/reply.txt", reply=reply, parent=parent, site=reply.site,
                                url=reply.thread.url, unsubscribe=unsubscribe)
         subject = gettext("%(author)s replied to you on “%(title)s”", author=reply.author or gettext("Someone"),

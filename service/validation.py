@@ -15,6 +15,7 @@ from flask import current_app, request
 
 from . import urls
 from .errors import APIError, ValidationError
+from .i18n import LANGUAGES
 
 MAX_AUTHOR = 80
 MAX_EMAIL = 254
@@ -22,6 +23,7 @@ MAX_WEBSITE = 500
 MAX_TITLE = 300
 MAX_REASON = 500
 MAX_THREAD_KEY = 200
+MAX_LANGUAGE_TAG = 35  # the longest common BCP 47 tags
 # Ids are 32-bit integers on PostgreSQL; larger ones cannot name anything.
 MAX_ID = 2**31 - 1
 # Tab, newline and carriage return are ordinary in text; every other control
@@ -112,6 +114,15 @@ class Fields:
             self.errors[name] = "This is not a valid email address."
             return None
 
+    def language(self, name: str) -> str | None:
+        """An optional language tag (``fr``, ``fr-CA``): its language when the
+        service writes in it, else None (the site's language will do)."""
+        value = self.string(name, max_length=MAX_LANGUAGE_TAG)
+        if value is None:
+            return None
+        primary = value.replace("_", "-").partition("-")[0].lower()
+        return primary if primary in LANGUAGES else None
+
     def web_url(self, name: str, *, required=False, max_length: int) -> str | None:
         """An http(s) URL (a website or the thread's page)."""
         value = self.string(name, required=required, max_length=max_length)
@@ -146,6 +157,7 @@ def new_comment(payload: dict) -> dict:
             "text", required=True, max_length=current_app.config["CAUSERIE_MAX_COMMENT_LENGTH"], multiline=True
         ),
         "notify": fields.boolean("notify"),
+        "language": fields.language("lang"),
         "ticket": fields.string("ticket", max_length=500),
         "hp": payload.get("hp") if isinstance(payload.get("hp"), str) else "",
     }

@@ -55,6 +55,13 @@ def test_email_is_stored_but_ip_only_as_a_hash(app, reader):
         assert comment.ip_hash and reader.ip not in comment.ip_hash
 
 
+@pytest.mark.parametrize("tag, kept", [("fr", "fr"), ("fr-CA", "fr"), ("EN_gb", "en"), ("de", None), (None, None)])
+def test_the_widgets_language_is_kept_when_the_emails_are_written_in_it(app, reader, tag, kept):
+    assert reader.post("hello", lang=tag).status_code == 201
+    with app.app_context():
+        assert db.session.query(Comment).one().language == kept
+
+
 def test_reply_keeps_its_parent(reader):
     parent = reader.post("parent").get_json()["comment"]["id"]
     reply = reader.post("reply", parent_id=parent).get_json()
@@ -159,7 +166,7 @@ def test_missing_fields_are_named(reader):
 
 @pytest.mark.parametrize("field, value", [
     ("author", 42), ("text", ["a"]), ("parent_id", "1"), ("parent_id", True), ("parent_id", -1),
-    ("notify", "yes"), ("email", {"a": 1}), ("website", 3.5), ("title", False),
+    ("notify", "yes"), ("email", {"a": 1}), ("website", 3.5), ("title", False), ("lang", ["fr"]),
 ])
 def test_wrong_types_are_400_with_the_field(reader, field, value):
     response = reader.post(**{"text": "hello", field: value})

@@ -21,7 +21,7 @@ def rich_site(app, client, site):
     """A site with every kind of data an export must carry."""
     reader = Reader(client, site)
     first = reader.post("First *comment*", email="Reader@Mail.Example", website="https://reader.example",
-                        notify=True).get_json()["comment"]["id"]
+                        notify=True, lang="en").get_json()["comment"]["id"]
     reader.post("A reply", parent_id=first)
     reader.post("On another page", url=f"{ORIGIN}/other")
     assert cli(app, "import", "disqus", DATA / "disqus.xml", "--site", site).exit_code == 0
@@ -83,7 +83,7 @@ def test_restore_keeps_threading_statuses_flags_and_settings(app, rich_site, tmp
     staff = next(c for c in after.values() if c.author == "Staff")
     assert (staff.staff, staff.pinned, staff.edited_by_staff, staff.reasons) == (True, True, True, ["suspect word: x"])
     parent = after[staff.parent_id and next(r for r, c in after.items() if c.id == staff.parent_id)]
-    assert parent.text == "First *comment*" and parent.notify is True
+    assert parent.text == "First *comment*" and parent.notify is True and parent.language == "en"
     assert sorted(c.status for c in after.values()) == sorted(c.status for c in before.values())
     with app.app_context():
         site = db.session.scalar(sa.select(Site))

@@ -311,6 +311,16 @@ def test_a_french_sites_reply_notification_is_in_french(app, client, smtp):
     assert "Ne plus recevoir ces e-mails : http" in body
 
 
+def test_a_reply_notification_is_in_the_language_the_reader_read_the_page_in(app, client, smtp):
+    add_site(app, "blog", mode="post", language="fr")
+    parent_id = Reader(client, "blog").post(text="A question", email="asker@example.org", notify=True,
+                                            lang="en").json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text="Voici", author="Bob", parent_id=parent_id, lang="fr")
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert message["Subject"] == "Bob replied to you on “https://blog.example/post”"
+
+
 def test_held_reply_notifies_only_once_it_is_approved(app, client, smtp):
     add_site(app, "blog", mode="post")
     parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]

@@ -207,7 +207,7 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: E.notify.checked, ticket, hp: E.hp.value};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: E.notify.checked, ticket, hp: E.hp.value, lang};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
   if (body.notify && !body.email) miss.email = t.needmail;

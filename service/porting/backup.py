@@ -7,7 +7,7 @@ One document per site::
      "threads": [{"url", "key", "title", "locked", "created_at"}, ...],
      "comments": [{"id", "thread", "parent", "author", "email", "website", "text", "html",
                    "status", "reasons", "created_at", "edited_at", "edited_by_staff",
-                   "moderated_at", "ip_hash", "staff", "pinned", "notify"}, ...],
+                   "moderated_at", "ip_hash", "staff", "pinned", "notify", "language"}, ...],
      "bans": [{"email_hash", "ip_hash", "reason", "created_at", "expires_at"}, ...]}
 
 Nothing in it depends on database ids: a thread is named by its URL, a
@@ -33,6 +33,7 @@ from typing import IO
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..i18n import LANGUAGES
 from ..models import STATUSES, Ban, Comment, Site, Thread
 from .source import (MARKDOWN, MAX_AUTHOR, MAX_KEY, MAX_TITLE, ImportFileError, Source, SourceComment,
                      SourceThread, clean_email, clean_line, clean_text, clean_website, parse_iso)
@@ -84,7 +85,7 @@ def write(site_key: str, out: IO[str]) -> int:
             "created_at": _dt(comment.created_at), "edited_at": _dt(comment.edited_at),
             "edited_by_staff": comment.edited_by_staff, "moderated_at": _dt(comment.moderated_at),
             "ip_hash": comment.ip_hash, "staff": comment.staff, "pinned": comment.pinned,
-            "notify": comment.notify,
+            "notify": comment.notify, "language": comment.language,
         }
         out.write(("," if written else "") + "\n" + _json(record))
         written += 1
@@ -113,7 +114,7 @@ def _comments_in_order(site_id: int) -> Iterator:
         sa.select(Comment.id, Comment.import_ref, Comment.thread_id, Comment.author, Comment.email,
                   Comment.website, Comment.text, Comment.html, Comment.status, Comment.reasons,
                   Comment.created_at, Comment.edited_at, Comment.edited_by_staff, Comment.moderated_at,
-                  Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify,
+                  Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify, Comment.language,
                   parent.id.label("parent_id"), parent.import_ref.label("parent_import_ref"))
         .outerjoin(parent, parent.id == Comment.parent_id)
         .where(Comment.site_id == site_id)
@@ -236,6 +237,10 @@ class _Checker:
             self._fail(f"{where}.{name}", "expected an ISO 8601 date")
         return value
 
+    def language(self, record: dict, name: str, where: str) -> str | None:
+        value = self.string(record, name, where, optional=True, limit=8)
+        return value if value in LANGUAGES else None
+
     def hexhash(self, record: dict, name: str, where: str) -> str | None:
         value = self.string(record, name, where, optional=True)
         if value is not None and not _HEX.fullmatch(value):
@@ -300,6 +305,7 @@ class _Checker:
             staff=self.boolean(record, "staff", where),
             pinned=self.boolean(record, "pinned", where),
             notify=self.boolean(record, "notify", where),
+            language=self.language(record, "language", where),
         )
 
     def ban(self, value, where: str) -> dict:

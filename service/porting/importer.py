@@ -454,6 +454,7 @@ def _comment_rows(plan: _Plan, site: Site, thread_ids: dict[str, int], now: date
             "moderator_id": None,
             "pinned": comment.pinned,
             "notify": comment.notify and comment.email is not None,
+            "language": comment.language,
             "edit_token_hash": None,
             "import_ref": comment.ref,
         })

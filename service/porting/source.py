@@ -73,6 +73,7 @@ class SourceComment:
     pinned: bool = False
     notify: bool = False
     edited_by_staff: bool = False
+    language: str | None = None  # the author's, for the emails they get
 
 
 @dataclass

@@ -239,7 +239,7 @@ def test_thread_locked_while_writing_closes_the_form(live_server, host_page, pag
     expect(w.locator("form")).to_have_count(0)
 
 
-def test_posted_body_carries_the_ticket_and_an_empty_honeypot(live_server, host_page, page):
+def test_posted_body_carries_the_ticket_an_empty_honeypot_and_the_widgets_language(live_server, host_page, page):
     w, _ = open_thread(live_server, host_page, page)
     with page.expect_request("**/api/comments") as request:
         post(w.locator("form.f"), "Checking", name="Bot?")
@@ -247,7 +247,9 @@ def test_posted_body_carries_the_ticket_and_an_empty_honeypot(live_server, host_
     assert body["hp"] == ""
     assert body["ticket"]
     assert body["title"] == "A blog post"
+    assert body["lang"] == "en"
     expect(w.locator("article")).to_have_count(1)
+    assert stored(live_server, int(w.locator("article").first.get_attribute("data-id"))).language == "en"
 
 
 def test_edit_after_the_window_closed_says_it_is_too_late(live_server, host_page, page):
