@@ -1,4 +1,4 @@
-"""site language: the language of a site's emails (sites already there keep English)
+"""email languages: a site's (sites already there keep English), and the one each comment's author read the widget in
 
 Revision ID: 921f40b24982
 Revises: 31851d12e07e
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sa.String(length=8), server_default='en', nullable=False))
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('comment', schema=None) as batch_op:
+        batch_op.drop_column('language')
     with op.batch_alter_table('site', schema=None) as batch_op:
         batch_op.drop_column('language')
