@@ -18,6 +18,10 @@ from flask import Flask, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
 
 LANGUAGES = ("en", "fr")
+# Each language by its own name, whatever the page's language.  Written out
+# rather than taken from Babel's locale data, which would cost every web
+# worker megabytes of memory for two words.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,7 +12,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 
 from .. import urls
 from ..actions import MAX_STAFF_TEXT
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import DIGESTS, MODES
 
 MAX_LIST_ITEMS = 500
@@ -83,9 +82,8 @@ class SettingsForm(FlaskForm):
         SelectChoice("instant", _l("One email per held comment")), SelectChoice("hourly", _l("An hourly digest")),
         SelectChoice("daily", _l("A daily digest")), SelectChoice("off", _l("No email")),
     ])
-    # Each language by its own name, whatever the page's language.
-    language = SelectField(_l("Language of the emails"), choices=[
-        SelectChoice(code, Locale.parse(code).get_display_name(code).capitalize()) for code in LANGUAGES])
+    language = SelectField(_l("Language of the emails"),
+                           choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES])
     webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=500),
                                                                URL(require_tld=False)])
 
