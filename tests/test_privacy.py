@@ -24,7 +24,7 @@ def people(app, client, site):
     add_site(app, "other", origins=("https://other.example", ORIGIN), mode="post")
     camille = Reader(client, site, ip="203.0.113.9")
     first = camille.post("Camille's words", email=EMAIL, website="https://camille.example",
-                         notify=True).get_json()["comment"]["id"]
+                         notify=True, lang="fr").get_json()["comment"]["id"]
     Reader(client, site, ip="198.51.100.2").post("Dom replies", author="Dom", email="dom@mail.example",
                                                   parent_id=first)
     Reader(client, "other", origin="https://other.example").post(
@@ -56,7 +56,7 @@ def test_gdpr_export_includes_ip_hash_reports_moderation_and_bans(app, people):
     with app.app_context():
         assert comment["ip_hash"] == hashing.ip_hash("203.0.113.9")
     assert comment["website"] == "https://camille.example"
-    assert comment["notify_on_replies"] is True
+    assert comment["notify_on_replies"] is True and comment["email_language"] == "fr"
     assert [r["reason"] for r in comment["reports"]] == ["rude"]
     assert comment["moderation"][0]["action"] == "created"
     assert [b["reason"] for b in document["bans"]] == ["shouting"]
