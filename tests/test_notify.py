@@ -285,26 +285,26 @@ def test_a_moderator_removed_from_the_site_cannot_use_their_link(app, emailed):
 # ------------------------------------------------------------------ reply notifications
 
 
-def test_approved_reply_notifies_the_parent_author(app, client, smtp):
-    add_site(app, "blog", mode="post")
-    reader = Reader(client, "blog")
-    parent_id = reader.post(text="My first thought", email="asker@example.org", notify=True).json["comment"]["id"]
-    Reader(client, "blog", ip="192.0.2.77").post(text="Here is my answer", author="Bob", parent_id=parent_id,
+def reply_email(app, client, smtp, reply_text, *, language="en", parent_lang=None):
+    """The email the author of a comment gets when Bob's reply to it is published."""
+    add_site(app, "blog", mode="post", language=language)
+    parent_id = Reader(client, "blog").post(text="A question", email="asker@example.org", notify=True,
+                                            lang=parent_lang).json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text=reply_text, author="Bob", parent_id=parent_id,
                                                  email="bob@example.org")
     run(app)
     (message,) = smtp.mailbox.to("asker@example.org")
+    return message
+
+
+def test_approved_reply_notifies_the_parent_author(app, client, smtp):
+    message = reply_email(app, client, smtp, "Here is my answer")
     assert "Bob replied" in message["Subject"] and "Here is my answer" in message.get_content()
     assert message["List-Unsubscribe"].startswith("<http") and message["List-Unsubscribe-Post"]
 
 
 def test_a_french_sites_reply_notification_is_in_french(app, client, smtp):
-    add_site(app, "blog", mode="post", language="fr")
-    reader = Reader(client, "blog")
-    parent_id = reader.post(text="Une question", email="asker@example.org", notify=True).json["comment"]["id"]
-    Reader(client, "blog", ip="192.0.2.77").post(text="Voici ma réponse", author="Bob", parent_id=parent_id,
-                                                 email="bob@example.org")
-    run(app)
-    (message,) = smtp.mailbox.to("asker@example.org")
+    message = reply_email(app, client, smtp, "Voici ma réponse", language="fr")
     assert message["Subject"] == "Bob vous a répondu sur « https://blog.example/post »"
     body = message.get_content()
     assert body.startswith("Bob a répondu à votre commentaire sur « https://blog.example/post » :")
@@ -312,12 +312,7 @@ def test_a_french_sites_reply_notification_is_in_french(app, client, smtp):
 
 
 def test_a_reply_notification_is_in_the_language_the_reader_read_the_page_in(app, client, smtp):
-    add_site(app, "blog", mode="post", language="fr")
-    parent_id = Reader(client, "blog").post(text="A question", email="asker@example.org", notify=True,
-                                            lang="en").json["comment"]["id"]
-    Reader(client, "blog", ip="192.0.2.77").post(text="Voici", author="Bob", parent_id=parent_id, lang="fr")
-    run(app)
-    (message,) = smtp.mailbox.to("asker@example.org")
+    message = reply_email(app, client, smtp, "Voici", language="fr", parent_lang="en")
     assert message["Subject"] == "Bob replied to you on “https://blog.example/post”"
 
 
