@@ -25,7 +25,7 @@ from wtforms.validators import Length, Optional
 from .. import auth
 from ..extensions import db
 from ..models import ModerationEvent, Site, utcnow
-from ..porting import FORMATS, backup, disqus, importer, isso, wordpress
+from ..porting import FORMATS
 from ..porting.source import ImportFileError, Source
 from ..security import csrf
 from . import bp, queue
@@ -71,6 +71,10 @@ def _max_upload() -> int:
 @auth.admin_required
 def site_import(key: str):
     """Import an uploaded file into the site (or only report, on a dry run)."""
+    # Imported when an import is posted, not with the blueprint, so that
+    # web workers do not carry the importers (about 2 MB each).
+    from ..porting import importer  # noqa: PLC0415
+
     request.max_content_length = _max_upload()
     site = _admin_site(key)
     form = ImportForm()
@@ -94,6 +98,8 @@ def site_import(key: str):
 
 def _read_upload(form: ImportForm, site: Site) -> Source:
     """The uploaded file, read by the format's reader from a private temporary copy."""
+    from ..porting import backup, disqus, isso, wordpress  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(prefix="causerie-import-") as directory:
         path = Path(directory) / "upload"
         with open(path, "wb") as out:
@@ -115,6 +121,8 @@ def _read_upload(form: ImportForm, site: Site) -> Source:
 @auth.admin_required
 def site_export(key: str):
     """Download the site's backup (what `causerie export` writes); the download is audited."""
+    from ..porting import backup  # noqa: PLC0415
+
     site = _admin_site(key)
     out = io.StringIO()
     backup.write(site.key, out)

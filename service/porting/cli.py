@@ -18,8 +18,13 @@ from flask.cli import with_appcontext
 from .. import privacy
 from ..extensions import db
 from ..models import Site
-from . import backup, disqus, importer, isso, wordpress
 from .source import ImportFileError, Source
+
+# The format readers, the importer and the backup writer are imported by the
+# commands that use them (PLC0415 below): every process that builds the app
+# registers these commands, web workers included, and those modules, with
+# multiprocessing, sqlite3 and the XML parsers they bring, cost each of them
+# about 2.4 MB for nothing.
 
 # Below this size a progress bar would only flash by.
 PROGRESS_FROM_BYTES = 1_000_000
@@ -46,8 +51,10 @@ class _Bars:
 
 
 def _rewrites(_ctx, _param, values) -> dict:
+    from .importer import parse_rewrites  # noqa: PLC0415
+
     try:
-        return importer.parse_rewrites(values)
+        return parse_rewrites(values)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -71,6 +78,8 @@ def _options(require_site: bool = True):
 
 
 def _run(read, file: Path, site_key: str | None, dry_run: bool, rewrites: dict) -> None:
+    from . import importer  # noqa: PLC0415
+
     bars = _Bars(file.stat().st_size >= PROGRESS_FROM_BYTES)
     try:
         source: Source = read(bars)
@@ -109,6 +118,8 @@ def import_group():
 @_options()
 def import_disqus(file, site_key, dry_run, rewrites):
     """Import a Disqus XML export (Admin > Tools > Export)."""
+    from . import disqus  # noqa: PLC0415
+
     _run(_xml_reader(disqus, file), file, site_key, dry_run, rewrites)
 
 
@@ -116,6 +127,8 @@ def import_disqus(file, site_key, dry_run, rewrites):
 @_options()
 def import_wordpress(file, site_key, dry_run, rewrites):
     """Import a WordPress WXR export (Tools > Export)."""
+    from . import wordpress  # noqa: PLC0415
+
     _run(_xml_reader(wordpress, file), file, site_key, dry_run, rewrites)
 
 
@@ -125,6 +138,8 @@ def import_wordpress(file, site_key, dry_run, rewrites):
               help="Where Isso's pages live (Isso stores paths). Default: the site's only origin.")
 def import_isso(file, site_key, dry_run, rewrites, base_url):
     """Import an Isso SQLite database (its dbpath)."""
+    from . import isso  # noqa: PLC0415
+
     if base_url is None:
         origins = db.session.scalar(sa.select(Site.origins).where(Site.key == site_key))
         if origins is None:
@@ -147,6 +162,8 @@ def import_json(file, site_key, dry_run, rewrites):
     Into an empty database it recreates the site, its threads and comments, so
     that exporting again gives the same document.
     """
+    from . import backup  # noqa: PLC0415
+
     def read(bars: _Bars) -> Source:
         with open(file, "rb") as stream:
             return backup.read(stream)
@@ -164,24 +181,26 @@ def export_command(site_key, output):
 
     `causerie import json FILE` restores it.
     """
+    from . import backup  # noqa: PLC0415
+
     try:
         if output is None:
             count = backup.write(site_key, sys.stdout)
         else:
-            count = _write_atomically(site_key, output)
+            count = _write_atomically(backup.write, site_key, output)
     except LookupError as exc:
         raise click.ClickException(f"There is no site with the key {site_key!r}.") from exc
     click.echo(f"Exported {count} comments of site {site_key!r}"
                f"{f' to {output}' if output else ''}.", err=True)
 
 
-def _write_atomically(site_key: str, output: Path) -> int:
+def _write_atomically(write, site_key: str, output: Path) -> int:
     """A backup file is either complete or not there: written aside, then renamed."""
     directory = output.resolve().parent
     fd, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            count = backup.write(site_key, handle)
+            count = write(site_key, handle)
         os.chmod(temporary, 0o600)  # it holds emails
         os.replace(temporary, output)
     except BaseException:
