@@ -1,6 +1,9 @@
-"""The request class: query strings parsed once per distinct string."""
+"""The request class: query strings parsed once per distinct string; streamed
+forms refused whole at the size limit."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from flask import Request as FlaskRequest
@@ -40,3 +43,25 @@ def test_a_long_query_string_is_parsed_every_time(app):
 def test_arguments_are_the_ones_flask_itself_parses(app, query):
     with app.test_request_context(f"/api/threads?{query}"):
         assert list(request.args.items(multi=True)) == list(FlaskRequest(request.environ).args.items(multi=True))
+
+
+def _streamed_form(app, body: bytes) -> dict:
+    """Parse ``body`` as a form sent chunked (no Content-Length), as gunicorn passes it on."""
+    with app.test_request_context("/moderate/login", method="POST", input_stream=io.BytesIO(body),
+                                  content_type="application/x-www-form-urlencoded") as context:
+        context.request.environ.pop("CONTENT_LENGTH", None)
+        context.request.environ["wsgi.input_terminated"] = True
+        return request.form.to_dict()
+
+
+def test_a_streamed_form_under_the_size_limit_is_read_whole(app):
+    body = "email=r%C3%A9mi%40example.org&text=" + "a" * 1000
+    assert _streamed_form(app, body.encode()) == {"email": "rémi@example.org", "text": "a" * 1000}
+
+
+def test_a_streamed_form_reaching_the_size_limit_is_refused_as_too_large(app):
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    body = b"csrf_token=t&text=" + b"a" * app.config["MAX_CONTENT_LENGTH"]
+    with pytest.raises(RequestEntityTooLarge):
+        _streamed_form(app, body)

@@ -24,7 +24,7 @@ from .source import ImportFileError, Source
 # commands that use them (PLC0415 below): every process that builds the app
 # registers these commands, web workers included, and those modules, with
 # multiprocessing, sqlite3 and the XML parsers they bring, cost each of them
-# about 2.4 MB for nothing.
+# about 2 MB for nothing.
 
 # Below this size a progress bar would only flash by.
 PROGRESS_FROM_BYTES = 1_000_000
