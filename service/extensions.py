@@ -39,6 +39,25 @@ def bind_reads(config: dict) -> None:
     }
 
 
+# Redis answers in well under a millisecond; one that has not answered in a
+# second is treated as down rather than left to hold every request.
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://", "valkey://", "valkeys://", "valkey+unix://")
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+
+def limiter_settings(config: dict) -> None:
+    """How flask-limiter meets a rate-limit storage that stops answering.
+
+    Each process then counts in its own memory, with the same limits, until
+    the storage answers again (flask-limiter's in-memory fallback, which
+    looks again after 1, 2, 4 ... seconds): readers keep reading and posting,
+    still limited, instead of getting errors because Redis restarted.
+    """
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    if config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
+
+
 def read_engine() -> sa.Engine:
     """The engine of the public read path.
 

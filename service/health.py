@@ -1,19 +1,35 @@
-"""Liveness and database check for load balancers and monitors."""
+"""Liveness, database and rate-limit storage check for load balancers and monitors."""
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
-from .extensions import db
+from .extensions import db, limiter
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the process and its database answer, 503 otherwise."""
+    """200 when the process and its database answer, 503 otherwise.
+
+    A rate-limit storage (Redis) that does not answer leaves the service
+    working, each process counting limits on its own: that is 200 with
+    ``"status": "degraded"``, for a monitor to raise without a load balancer
+    taking the instance out.
+    """
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
-        return jsonify({"status": "error", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok"})
+        return jsonify({"status": "error", "database": "unreachable", "rate_limits": rate_limits()}), 503
+    limits = rate_limits()
+    return jsonify({"status": "degraded" if limits == "per process" else "ok", "database": "ok",
+                    "rate_limits": limits})
+
+
+def rate_limits() -> str:
+    """Where rate limits are counted now: "ok" (in their storage), "per
+    process" (the storage does not answer), or "off"."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return "off"
+    return "ok" if limiter.storage.check() else "per process"

@@ -7,6 +7,8 @@ import pytest
 
 import config
 
+from .conftest import make_app
+
 
 @pytest.fixture
 def clean_env(monkeypatch):
@@ -65,7 +67,19 @@ def test_sqlite_runs_in_wal_mode(app):
 def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "rate_limits": "ok"}
+
+
+def test_healthz_says_degraded_while_the_limit_storage_is_down(database_url, tmp_path):
+    app = make_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "degraded", "database": "ok", "rate_limits": "per process"}
+
+
+def test_healthz_says_when_rate_limiting_is_off(database_url, tmp_path):
+    app = make_app(database_url, tmp_path, RATELIMIT_ENABLED=False)
+    assert app.test_client().get("/healthz").get_json()["rate_limits"] == "off"
 
 
 def _modules_of_a_web_worker(tmp_path) -> set[str]:

@@ -6,7 +6,10 @@ import pytest
 
 from .conftest import REDIS_URL, ORIGIN, Reader, add_site, make_app
 
-STORAGES = ["memory://"] + ([REDIS_URL] if REDIS_URL else [])
+# Nothing listens on port 1: a Redis that is down.  Every test below holds
+# there too, each process counting on its own until Redis answers again.
+REDIS_DOWN = "redis://127.0.0.1:1/0"
+STORAGES = ["memory://", REDIS_DOWN] + ([REDIS_URL] if REDIS_URL else [])
 
 
 def fresh_ip():
@@ -14,7 +17,7 @@ def fresh_ip():
     return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
 
 
-@pytest.fixture(params=STORAGES)
+@pytest.fixture(params=STORAGES, ids=lambda uri: {REDIS_DOWN: "redis-down"}.get(uri, uri.split(":")[0]))
 def app_settings(request):
     return {"RATELIMIT_STORAGE_URI": request.param, "CAUSERIE_RATELIMIT_POST": "3/minute",
             "CAUSERIE_RATELIMIT_READ": "5/minute", "CAUSERIE_RATELIMIT_EDIT": "2/minute",
@@ -86,3 +89,24 @@ def test_without_trusted_proxies_forwarded_for_is_ignored(client, site):
     codes = [client.post("/api/comments", json={**body, "text": f"t{i}"},
                          headers={"Origin": ORIGIN, "X-Forwarded-For": f"192.0.2.{i}"}).status_code for i in range(4)]
     assert codes[-1] == 429
+
+
+def test_a_limit_storage_that_never_answers_is_given_up_on(database_url, tmp_path):
+    import socket
+    import threading
+
+    # A server that accepts connections and never says a word.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    app = make_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+    add_site(app, "blog")
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(Reader(app.test_client(), "blog").read().status_code),
+                              daemon=True)
+    try:
+        worker.start()
+        worker.join(timeout=60)  # without socket timeouts the read would wait forever
+    finally:
+        silent.close()
+    assert codes == [200]
