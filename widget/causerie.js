@@ -47,6 +47,9 @@ store = store && typeof store == 'object' ? store : {};
 const mine = store.mine = store.mine || {};
 const save = () => { try { localStorage.setItem(KEY, JSON.stringify(store)); } catch (e) { /* storage blocked */ } };
 for (const id in mine) if (!mine[id].p && mine[id].u < now()) delete mine[id];
+// Text being written, per thread and reply, kept for a week until sent: a reload or a wrong click loses nothing.
+const drafts = store.d = store.d || {};
+for (const k in drafts) if (!(drafts[k].u > now())) delete drafts[k];
 const open = m => m && m.u > now();
 
 const api = async (path, method, body, token) => {
@@ -200,6 +203,13 @@ const form = parent => {
   h('p', {class: 'ck'}, h('input', {type: 'checkbox', name: 'notify', id: 'n' + ++uid}), h('label', {for: 'n' + uid}, t.notify)),
   h('div', {class: 'hp', 'aria-hidden': 'true'}, h('label', {}, t.hp, h('input', {name: 'hp', tabindex: -1, autocomplete: 'off'}))),
   h('p', {class: 'bt'}, sb, parent && btn('cancel', t.cancel, 'lnk')), st);
+ const dk = TH + ' ' + (parent ? parent.c.id : ''), ta = f.elements.text;
+ ta.value = (drafts[dk] || {}).x || '';
+ ta.addEventListener('input', () => {
+  if (ta.value.trim()) drafts[dk] = {x: ta.value, u: now() + 6048e5};
+  else delete drafts[dk];
+  save();
+ });
  f.addEventListener('submit', async ev => {
   ev.preventDefault();
   if (sb.disabled) return;
@@ -218,6 +228,7 @@ const form = parent => {
    const [j] = await api('/comments', 'POST', body), c = j.comment, pend = j.status != 'approved';
    store.me = {a: body.author, e: body.email, w: body.website};
    mine[c.id] = {k: j.edit_token, u: Date.parse(j.editable_until), x: body.text, p: pend, th: TH};
+   delete drafts[dk];
    save();
    E.text.value = '';
    const e = place(c, pend);

@@ -266,3 +266,43 @@ def test_edit_after_the_window_closed_says_it_is_too_late(live_server, host_page
     mine.get_by_role("button", name="Save").click()
     expect(mine.get_by_role("status")).to_have_text("Too late to change it.")
     assert stored(live_server, comment_id).text == "Quick thought"
+
+
+def test_unsent_text_survives_a_reload_and_is_forgotten_once_posted(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    w.locator("form.f").get_by_label("Comment", exact=True).fill("Half a thought « à suivre »…")
+    page.reload()
+    text = w.locator("form.f").get_by_label("Comment", exact=True)
+    expect(text).to_have_value("Half a thought « à suivre »…")
+    post(w.locator("form.f"), "Half a thought « à suivre »… and the rest.", name="Drafty")
+    expect(w.locator("article")).to_have_count(1)
+    page.reload()
+    expect(w.locator("article")).to_have_count(1)
+    expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("")
+
+
+def test_a_reply_draft_comes_back_in_its_own_reply_form(live_server, host_page, page):
+    w, ids = open_thread(live_server, host_page, page, [{"text": "Root"}])
+    root = w.locator(f"#comment-{ids[0]}")
+    root.get_by_role("button", name="Reply").click()
+    root.locator("form").get_by_label("Comment", exact=True).fill("My answer, not sent yet")
+    page.reload()
+    expect(w.locator("form.f").first.get_by_label("Comment", exact=True)).to_have_value("")
+    root.get_by_role("button", name="Reply").click()
+    expect(root.locator("form").get_by_label("Comment", exact=True)).to_have_value("My answer, not sent yet")
+
+
+def test_a_draft_older_than_a_week_is_dropped(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    w.locator("form.f").get_by_label("Comment", exact=True).fill("Written long ago")
+    page.reload()
+    expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("Written long ago")
+    page.evaluate("""() => {
+        const key = Object.keys(localStorage).find(k => k.startsWith('causerie:'));
+        const store = JSON.parse(localStorage.getItem(key));
+        for (const k in store.d) store.d[k].u = Date.now() - 1;
+        localStorage.setItem(key, JSON.stringify(store));
+    }""")
+    page.reload()
+    expect(w.locator("h2")).to_have_text("0 comments")
+    expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("")
