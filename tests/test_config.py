@@ -82,6 +82,36 @@ def test_healthz_says_when_rate_limiting_is_off(database_url, tmp_path):
     assert app.test_client().get("/healthz").get_json()["rate_limits"] == "off"
 
 
+def test_a_postgresql_server_that_never_answers_gets_503_not_a_hung_worker(monkeypatch):
+    import socket
+    import threading
+
+    from service import create_app
+
+    # A server that accepts connections and never says a word.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    url = f"postgresql+psycopg://causerie@127.0.0.1:{silent.getsockname()[1]}/causerie"
+    monkeypatch.setenv("CAUSERIE_DATABASE_URL", url)
+    monkeypatch.setenv("CAUSERIE_SECRET_KEY", "x")
+    app = create_app({"TESTING": True})
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(app.test_client().get("/healthz").status_code),
+                              daemon=True)
+    try:
+        worker.start()
+        worker.join(timeout=60)  # without a connect timeout it would wait as long as TCP does
+    finally:
+        silent.close()
+    assert codes == [503]
+
+
+def test_timeouts_given_in_the_postgresql_url_are_kept():
+    options = config.engine_options("postgresql+psycopg://db.internal/causerie?connect_timeout=30")
+    assert options["connect_args"] == {"tcp_user_timeout": 10_000}
+
+
 def _modules_of_a_web_worker(tmp_path) -> set[str]:
     """What ``import wsgi`` (gunicorn's import) loads, in a fresh interpreter."""
     import subprocess
