@@ -55,7 +55,7 @@ def limiter_settings(config: dict) -> None:
     """
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     if config["RATELIMIT_STORAGE_URI"].startswith(REDIS_SCHEMES):
-        config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
 
 
 def read_engine() -> sa.Engine:
