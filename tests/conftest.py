@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import create_app
-from service.extensions import db
+from service.extensions import db, limiter
 from service.models import Site
 
 ORIGIN = "https://blog.example"
@@ -101,6 +101,11 @@ def make_app(database_url, tmp_path, **overrides):
     }
     settings.update(overrides)
     os.environ.setdefault("CAUSERIE_SECRET_KEY", "test-secret")
+    # flask-limiter keeps "the storage is down" on its one Limiter, shared by
+    # every app of this process; a new app starts as a new process would, with
+    # its storage presumed alive (else it may count in the fallback's memory
+    # and then, on finding its storage fine, start counting over there).
+    limiter._storage_dead = False
     app = create_app(settings)
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():

@@ -8,6 +8,7 @@ import pytest
 import config
 
 from .conftest import make_app
+from .servers import returned, silent_server
 
 
 @pytest.fixture
@@ -83,28 +84,14 @@ def test_healthz_says_when_rate_limiting_is_off(database_url, tmp_path):
 
 
 def test_a_postgresql_server_that_never_answers_gets_503_not_a_hung_worker(monkeypatch):
-    import socket
-    import threading
-
     from service import create_app
 
-    # A server that accepts connections and never says a word.
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)
-    url = f"postgresql+psycopg://causerie@127.0.0.1:{silent.getsockname()[1]}/causerie"
-    monkeypatch.setenv("CAUSERIE_DATABASE_URL", url)
-    monkeypatch.setenv("CAUSERIE_SECRET_KEY", "x")
-    app = create_app({"TESTING": True})
-    codes = []
-    worker = threading.Thread(target=lambda: codes.append(app.test_client().get("/healthz").status_code),
-                              daemon=True)
-    try:
-        worker.start()
-        worker.join(timeout=60)  # without a connect timeout it would wait as long as TCP does
-    finally:
-        silent.close()
-    assert codes == [503]
+    with silent_server() as port:
+        monkeypatch.setenv("CAUSERIE_DATABASE_URL", f"postgresql+psycopg://causerie@127.0.0.1:{port}/causerie")
+        monkeypatch.setenv("CAUSERIE_SECRET_KEY", "x")
+        app = create_app({"TESTING": True})
+        # Without a connect timeout it would wait as long as TCP does.
+        assert returned(lambda: app.test_client().get("/healthz").status_code) == [503]
 
 
 def test_timeouts_given_in_the_postgresql_url_are_kept():

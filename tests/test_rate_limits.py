@@ -5,6 +5,7 @@ import random
 import pytest
 
 from .conftest import REDIS_URL, ORIGIN, Reader, add_site, make_app
+from .servers import returned, silent_server
 
 # Nothing listens on port 1: a Redis that is down.  Every test below holds
 # there too, each process counting on its own until Redis answers again.
@@ -92,21 +93,8 @@ def test_without_trusted_proxies_forwarded_for_is_ignored(client, site):
 
 
 def test_a_limit_storage_that_never_answers_is_given_up_on(database_url, tmp_path):
-    import socket
-    import threading
-
-    # A server that accepts connections and never says a word.
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)
-    app = make_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
-    add_site(app, "blog")
-    codes = []
-    worker = threading.Thread(target=lambda: codes.append(Reader(app.test_client(), "blog").read().status_code),
-                              daemon=True)
-    try:
-        worker.start()
-        worker.join(timeout=60)  # without socket timeouts the read would wait forever
-    finally:
-        silent.close()
-    assert codes == [200]
+    with silent_server() as port:
+        app = make_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0")
+        add_site(app, "blog")
+        # Without socket timeouts the read would wait forever.
+        assert returned(lambda: Reader(app.test_client(), "blog").read().status_code) == [200]
