@@ -125,6 +125,20 @@ class Gunicorn:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def processes_named(name: str) -> list[int]:
+    """The pids of the processes whose command name is ``name`` (such as a
+    database server's)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+    return pids
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds spent not idle, summed over every CPU, since boot."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

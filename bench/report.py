@@ -71,6 +71,13 @@ def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
             verdicts.append(ok)
             rows.append(f"| {title} | {_rps(c)} | {_lat(c)} | {_rps(i)} | {_lat(i)} | {_x(vi)} "
                         f"| {_rps(top) if top else '-'} | {_x(vc, percent=True)} | {target} | {_verdict(ok)} |")
+        floor = results.get(f"ceiling_query_{db}", {})
+        for key, what in (("read", "thread read"), ("304", "revalidated read, 304")):
+            f, top = floor.get(key), ceiling.get(key)
+            if f:
+                rows.append(f"| {what}, the ceiling app plus Causerie's one lookup query ({label}) | {_rps(f)} "
+                            f"| {_lat(f)} | | | | {_rps(top)} | {_x(_ratio(f, top), percent=True)} "
+                            f"| (information: Causerie is {_x(_ratio(causerie[key], f), percent=True)} of it) | |")
         c = causerie["read_limited"]
         top = ceiling.get("read")
         rows.append(f"| thread read, read rate limit on, memory:// ({label}) | {_rps(c)} | {_lat(c)} | {_rps(isso['read'])} "
@@ -159,12 +166,16 @@ def build(results: dict, args) -> tuple[str, bool]:
         "Causerie: reads, 304s and counts with rate limiting off (CAUSERIE_RATELIMIT_ENABLED=false); posting with "
         "rate limiting on (memory storage) and limits too high to refuse, site mode \"post\", a valid load-time "
         "ticket, sanitizing, rules, audit event and outbox all on. The database-size rows use one connection.",
-        "Ceiling: a Flask app under the same gunicorn returning Causerie's own thread bytes from memory, with ETag/304.",
+        "Ceiling: a Flask app under the same gunicorn returning Causerie's own thread bytes from memory, with ETag/304. "
+        "The rows \"the ceiling app plus Causerie's one lookup query\" run the same app after the query Causerie's "
+        "read path makes for every read (site and thread version by key and URL, one connection per worker, "
+        "psycopg or sqlite3): the fastest any design that asks the database on every read can be here.",
     ] + results.get("notes", [])
     other = results.get("other_cpu")
     if other is not None:
         notes.append(f"Other processes on this machine used at most {other * 100:.0f}% of its CPU during any measured "
-                     "run" + (" (rows marked * had more than 10%: noisy)." if other > 0.1 else "."))
+                     "run (PostgreSQL's server processes count as the measured server's)"
+                     + (" (rows marked * had more than 10%: noisy)." if other > 0.1 else "."))
     text = "\n".join(load_rows) + "\n\n" + "\n".join(other_rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
     verdicts = v1 + v2
     return text, all(verdicts)

@@ -32,7 +32,7 @@ import loadgen  # noqa: E402
 import report  # noqa: E402
 import services  # noqa: E402
 from loadgen import Scenario  # noqa: E402
-from procs import OtherLoad, free_port, get, wait_until_quiet  # noqa: E402
+from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet  # noqa: E402
 
 POST_PATH = "/posts/benchmark-posting/"
 # Share of the CPU used by other processes above which a run is repeated.
@@ -87,7 +87,8 @@ class Bench:
         best = None
         for _ in range(2):
             wait_until_quiet(patience=self.args.patience)
-            with OtherLoad([server.process.pid, *server.worker_pids()]) as other:
+            # The database server's processes work for the server measured.
+            with OtherLoad([server.process.pid, *server.worker_pids(), *processes_named("postgres")]) as other:
                 result = loadgen.run(scenario, server.port, duration, connections, prefer_wrk=prefer_wrk)
             result.other_cpu = other.fraction
             if best is None or result.other_cpu < best.other_cpu:
@@ -141,8 +142,12 @@ class Bench:
         return reader, writer, body, headers["etag"], headers.get("causerie-ticket"), time.monotonic()
 
     def measure_causerie(self, name: str, reader, writer, etag: str, ticket: str | None, issued: float,
-                         isso=None, ceiling=None) -> None:
-        """Each scenario at Isso, Causerie and the ceiling in turn, so all three see the same machine."""
+                         isso=None, ceiling=None, floor=None) -> None:
+        """Each scenario at Isso, Causerie and the ceilings in turn, so all of them see the same machine.
+
+        ``floor`` is the ceiling app that also runs Causerie's one lookup query
+        on this database (information: what that query costs by itself).
+        """
         scenarios = self.causerie_scenarios(etag, ticket)
         top = {"read": Scenario("GET", self.causerie_thread_path(), {"Origin": self.origin}),
                "304": Scenario("GET", self.causerie_thread_path(), {"Origin": self.origin, "If-None-Match": etag},
@@ -150,6 +155,7 @@ class Bench:
         mine = self.results.setdefault(f"causerie_{name}", {})
         theirs = self.results.setdefault("isso", {})
         best = self.results.setdefault("ceiling", {})
+        floors = self.results.setdefault(f"ceiling_query_{name}", {})
         for what in ("read", "304", "counts", "post"):
             if isso is not None and what != "304":
                 print(f"  isso {what} ...", flush=True)
@@ -162,6 +168,9 @@ class Bench:
             if ceiling is not None and what in top:
                 print(f"  ceiling {what} ...", flush=True)
                 best[what] = self.load(top[what], ceiling)
+            if floor is not None and what in top:
+                print(f"  ceiling with the one query ({name}) {what} ...", flush=True)
+                floors[what] = self.load(top[what], floor)
         print(f"  causerie ({name}) read, rate limiting on ...", flush=True)
         mine["read_limited"] = self.load(scenarios["read"], writer)
         # The larger of the two servers' per-worker averages, taken right after
@@ -254,8 +263,10 @@ class Bench:
                 reader, writer, body, etag, ticket, issued = self.start_causerie(stack, sqlite)
                 ceiling = stack.enter_context(
                     services.ceiling_server(self.workdir, body, etag.strip('"'), self.args.workers))
+                floor = stack.enter_context(services.ceiling_server(
+                    self.workdir, body, etag.strip('"'), self.args.workers, sqlite.env["CAUSERIE_DATABASE_URL"]))
                 self.results["widget_gzip"] = self.widget_size(reader.port)
-                self.measure_causerie("sqlite", reader, writer, etag, ticket, issued, isso, ceiling)
+                self.measure_causerie("sqlite", reader, writer, etag, ticket, issued, isso, ceiling, floor)
                 if not self.args.skip_render:
                     self.results["render"] = self.render(reader.port)
             self.results["scale_sqlite"] = self.scale(sqlite, etag)
@@ -266,8 +277,10 @@ class Bench:
                                            self.origin, self.args.workers)
                     pg.setup()
                     with ExitStack() as stack:
-                        reader, writer, _, etag, ticket, issued = self.start_causerie(stack, pg)
-                        self.measure_causerie("postgresql", reader, writer, etag, ticket, issued)
+                        reader, writer, body, etag, ticket, issued = self.start_causerie(stack, pg)
+                        floor = stack.enter_context(services.ceiling_server(
+                            self.workdir, body, etag.strip('"'), self.args.workers, pg.env["CAUSERIE_DATABASE_URL"]))
+                        self.measure_causerie("postgresql", reader, writer, etag, ticket, issued, floor=floor)
                 else:
                     self.results["notes"].append("PostgreSQL not reachable on 127.0.0.1:5432: SQLite only.")
         finally:

@@ -160,11 +160,19 @@ class Causerie:
                         {**self.env, **extra_env}, self.workdir, ready_path="/healthz")
 
 
-def ceiling_server(workdir: Path, body: bytes, etag: str, workers: int) -> Gunicorn:
-    """The tiny in-memory Flask app, serving ``body`` with ``etag``."""
+def ceiling_server(workdir: Path, body: bytes, etag: str, workers: int, database_url: str | None = None) -> Gunicorn:
+    """The tiny in-memory Flask app, serving ``body`` with ``etag``; with
+    ``database_url`` (Causerie's), it also runs Causerie's thread lookup on
+    that database for every request."""
     body_file = workdir / "ceiling-body.json"
     body_file.write_bytes(body)
     env = {**_clean_env(), "BENCH_CEILING_BODY": str(body_file), "BENCH_CEILING_ETAG": etag}
+    name = "ceiling"
+    if database_url:
+        name = "ceiling-query"
+        # The driver's own URL: no SQLAlchemy dialect name.
+        env["BENCH_CEILING_DATABASE"] = (database_url.removeprefix("sqlite:///")
+                                         .replace("postgresql+psycopg://", "postgresql://"))
     gunicorn = Path(project_python()).parent / "gunicorn"
-    return Gunicorn("ceiling", gunicorn, "ceiling_app:app", workers, BENCH, env, workdir,
-                    ready_path="/api/threads")
+    return Gunicorn(name, gunicorn, "ceiling_app:app", workers, BENCH, env, workdir,
+                    ready_path=f"/api/threads?site={SITE_KEY}")
