@@ -40,16 +40,23 @@ const avatar = hex => {
 };
 
 // Remembered in the host page's localStorage: the reader's name/email and their own comments' edit tokens.
-const KEY = 'causerie:' + SITE;
-let store;
-try { store = JSON.parse(localStorage.getItem(KEY)); } catch (e) { /* storage blocked */ }
-store = store && typeof store == 'object' ? store : {};
+const KEY = 'causerie:' + SITE, load = () => {
+ let s;
+ try { s = JSON.parse(localStorage.getItem(KEY)); } catch (e) { /* storage blocked */ }
+ return s && typeof s == 'object' ? s : {};
+}, store = load();
+// One entry (or store.me) at a time, into the document as it is stored now: a token or draft
+// another tab of the same site saved meanwhile is kept, not overwritten with this tab's copy.
+const save = (n, k) => {
+ const s = load(), v = store[n], o = s[n] = k == null ? v : s[n] || {};
+ if (k != null) v[k] ? o[k] = v[k] : delete o[k];
+ try { localStorage.setItem(KEY, JSON.stringify(s)); } catch (e) { /* storage blocked */ }
+};
 const mine = store.mine = store.mine || {};
-const save = () => { try { localStorage.setItem(KEY, JSON.stringify(store)); } catch (e) { /* storage blocked */ } };
-for (const id in mine) if (!mine[id].p && mine[id].u < now()) delete mine[id];
+for (const id in mine) if (!mine[id].p && mine[id].u < now()) delete mine[id], save('mine', id);
 // Text being written, per thread and reply, kept for a week until sent: a reload or a wrong click loses nothing.
 const drafts = store.d = store.d || {};
-for (const k in drafts) if (!(drafts[k].u > now())) delete drafts[k];
+for (const k in drafts) if (!(drafts[k].u > now())) delete drafts[k], save('d', k);
 const open = m => m && m.u > now();
 
 const api = async (path, method, body, token) => {
@@ -208,7 +215,7 @@ const form = parent => {
  ta.addEventListener('input', () => {
   if (ta.value.trim()) drafts[dk] = {x: ta.value, u: now() + 6048e5};
   else delete drafts[dk];
-  save();
+  save('d', dk);
  });
  f.addEventListener('submit', async ev => {
   ev.preventDefault();
@@ -229,7 +236,9 @@ const form = parent => {
    store.me = {a: body.author, e: body.email, w: body.website};
    mine[c.id] = {k: j.edit_token, u: Date.parse(j.editable_until), x: body.text, p: pend, th: TH};
    delete drafts[dk];
-   save();
+   save('me');
+   save('mine', c.id);
+   save('d', dk);
    E.text.value = '';
    const e = place(c, pend);
    recount(!pend);
@@ -296,7 +305,7 @@ sec.addEventListener('click', async ev => {
    const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k);
    e.tx.innerHTML = j.comment.html; // sanitized by the service
    m.x = text;
-   save();
+   save('mine', e.c.id);
    e.tx.hidden = false;
    f.remove();
    say(live, t.saved);
@@ -308,7 +317,7 @@ sec.addEventListener('click', async ev => {
   try {
    await api('/comments/' + e.c.id, 'DELETE', 0, m.k);
    delete mine[e.c.id];
-   save();
+   save('mine', e.c.id);
    e.kids.childElementCount ? art.replaceChildren(h('p', {class: 'mu'}, t.deleted)) : e.li.remove();
    recount(art.classList.contains('pend') ? 0 : -1);
    say(live, t.gone);
@@ -347,7 +356,7 @@ addEventListener('hashchange', jump);
  j.thread.locked ? lock() : sec.append(form());
  performance.measure('causerie-render', 'causerie-render');
  // A reader's own held comments are known only to their browser: ask about those alone.
- for (const id in els) if (mine[id]) mine[id].p = false;
+ for (const id in els) if (mine[id] && mine[id].p) mine[id].p = false, save('mine', id);
  await Promise.all(Object.keys(mine).filter(id => mine[id].p && mine[id].th == TH).map(async id => {
   try {
    const [b] = await api('/comments/' + id, 0, 0, mine[id].k);
@@ -355,8 +364,8 @@ addEventListener('hashchange', jump);
   } catch (x) {
    if (x.r && x.r.status < 429) delete mine[id];
   }
+  save('mine', id);
  }));
- save();
  recount();
  tick();
  jump();

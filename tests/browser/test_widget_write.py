@@ -306,3 +306,20 @@ def test_a_draft_older_than_a_week_is_dropped(live_server, host_page, page):
     page.reload()
     expect(w.locator("h2")).to_have_text("0 comments")
     expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("")
+
+
+def test_a_draft_saved_in_an_older_tab_keeps_the_edit_token_a_newer_tab_stored(live_server, host_page, page, context):
+    w, _ = open_thread(live_server, host_page, page)
+    older = context.new_page()
+    older.goto(page.url)  # loaded before the comment below exists
+    expect(older.locator("#causerie h2")).to_have_text("0 comments")
+
+    post(w.locator("form.f"), "Posted from the first tab", name="Two Tabs")
+    expect(w.locator("article")).to_have_count(1)
+    older.locator("#causerie form.f").get_by_label("Comment", exact=True).fill("Drafted in the other tab")
+
+    page.reload()
+    mine = w.locator("article")
+    expect(mine.get_by_role("button", name="Edit")).to_be_visible()
+    expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("Drafted in the other tab")
+    expect(w.locator("form.f").get_by_label("Name")).to_have_value("Two Tabs")
