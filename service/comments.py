@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import audit, hashing, notify, rules, sanitize, threads, tickets
+from . import audit, hashing, notify, rules, sanitize, subscriptions, threads, tickets
 from .errors import APIError, ValidationError
 from .validation import MAX_ID
 from .extensions import db
@@ -94,10 +94,11 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     _insert(comment, data["title"])
     audit.record(comment, "created", to_status=status, actor="rules", detail=", ".join(comment.reasons))
     notify.enqueue("comment.created", comment, site=site)
+    replies = subscriptions.request(comment, site)
     # Answer from what is in hand: after the commit the site's attributes
     # would be read again from the database.
     answer = owner_answer(comment, edit_token=token,
-                          editable_until=threads.iso(comment.created_at + edit_window(site)))
+                          editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies)
     origins = list(site.origins or [])
     db.session.commit()
     return Posted(answer, origins)

@@ -1,7 +1,8 @@
 """Signed one-click links sent by email.
 
 A moderation link approves, rejects or marks a held comment as spam without
-signing in; an unsubscribe link stops reply notifications.  Links are signed
+signing in; a confirmation link starts reply notifications that a reader
+asked for, and an unsubscribe link stops them.  Links are signed
 with the secret key (itsdangerous) and expire; moderation links are also
 single-use: the three links of one email share an id that is written to
 ``UsedToken`` when one of them acts.  Opening a link (GET) only shows a
@@ -23,23 +24,26 @@ from .models import UsedToken
 SALT = "causerie-one-click"
 MODERATION_ACTIONS = ("approve", "reject", "spam")
 MODERATION_MAX_AGE = 7 * 24 * 3600
+CONFIRM_MAX_AGE = 7 * 24 * 3600
 UNSUBSCRIBE_MAX_AGE = 365 * 24 * 3600
+MAX_AGES = {"moderate": MODERATION_MAX_AGE, "confirm": CONFIRM_MAX_AGE, "unsubscribe": UNSUBSCRIBE_MAX_AGE}
 
 
 class LinkError(Exception):
     """A link that cannot act: forged (404), expired (410) or already used (410)."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str, kind: str = "moderate"):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.kind = kind
 
 
 @dataclass
 class Link:
     """What a verified link says."""
 
-    kind: str  # "moderate" or "unsubscribe"
+    kind: str  # "moderate", "confirm" or "unsubscribe"
     comment_id: int
     action: str = ""
     recipient: str = ""
@@ -70,24 +74,29 @@ def unsubscribe_link(comment_id: int) -> str:
     return f"{_base()}/moderate/unsubscribe/" + _serializer().dumps({"k": "unsubscribe", "c": comment_id})
 
 
+def confirm_link(comment_id: int) -> str:
+    """The URL that starts reply notifications for the author of ``comment_id``."""
+    return f"{_base()}/moderate/confirm/" + _serializer().dumps({"k": "confirm", "c": comment_id})
+
+
 def read(token: str, kind: str) -> Link:
     """Verify ``token`` as a link of ``kind``; raise :class:`LinkError` if it cannot act."""
-    max_age = MODERATION_MAX_AGE if kind == "moderate" else UNSUBSCRIBE_MAX_AGE
+    max_age = MAX_AGES[kind]
     try:
         data = _serializer().loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise LinkError(410, "expired") from exc
+        raise LinkError(410, "expired", kind) from exc
     except (BadSignature, ValueError, TypeError) as exc:
-        raise LinkError(404, "invalid") from exc
+        raise LinkError(404, "invalid", kind) from exc
     if not isinstance(data, dict) or data.get("k") != kind or not isinstance(data.get("c"), int):
-        raise LinkError(404, "invalid")
+        raise LinkError(404, "invalid", kind)
     link = Link(kind=kind, comment_id=data["c"], action=str(data.get("a", "")),
                 recipient=str(data.get("r", "")), jti=str(data.get("j", "")))
     if kind == "moderate":
         if link.action not in MODERATION_ACTIONS or not link.jti:
-            raise LinkError(404, "invalid")
+            raise LinkError(404, "invalid", kind)
         if db.session.get(UsedToken, link.jti) is not None:
-            raise LinkError(410, "used")
+            raise LinkError(410, "used", kind)
     return link
 
 

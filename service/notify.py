@@ -13,6 +13,7 @@ Channels:
 ``moderators``  an email per held or reported comment (site digest "instant")
 ``digest``      an hourly or daily summary of what is waiting
 ``reply``       tells a commenter who asked for it that someone answered
+``confirm``     asks an address whether it wants those emails (see subscriptions)
 ``webhook``     a signed JSON POST for new and moderated comments
 """
 
@@ -82,6 +83,14 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) 
     return entries
 
 
+def ask_confirmation(comment: Comment, site: Site) -> Outbox:
+    """Queue the email asking ``comment``'s address to confirm reply notifications."""
+    entry = Outbox(site_id=site.id, topic="subscription.requested",
+                   payload={"comment_id": comment.id, "event": "subscription.requested", "channel": "confirm"})
+    db.session.add(entry)
+    return entry
+
+
 def recipients(site: Site) -> list[str]:
     """Who hears about held comments: the site's addresses, else its moderators."""
     if site.notify_emails:
@@ -99,6 +108,8 @@ def _parent_to_notify(comment: Comment) -> Comment | None:
     parent = comment.parent or db.session.get(Comment, comment.parent_id)
     if parent is None or not parent.notify or not parent.email or parent.status != "approved":
         return None
+    if parent.notify_confirmed_at is None:
+        return None  # the address never said yes (see subscriptions)
     if parent.email_hash and parent.email_hash == comment.email_hash:
         return None  # nobody needs telling that they answered themselves
     return parent
@@ -260,7 +271,7 @@ def deliver(entry: Outbox) -> None:
     """Perform one delivery; raise to have it retried."""
     channel = entry.payload.get("channel")
     handler = {"moderators": _email_moderator, "digest": _email_digest, "reply": _email_reply,
-               "webhook": _post_webhook}.get(channel)
+               "confirm": _email_confirm, "webhook": _post_webhook}.get(channel)
     if handler is None:
         raise PermanentError(f"unknown channel {channel!r}")
     handler(entry)
@@ -336,6 +347,22 @@ def _email_reply(entry: Outbox) -> None:
     mailer.send(mailer.build(parent.email, subject, body, headers))
 
 
+def _email_confirm(entry: Outbox) -> None:
+    comment = _comment(entry)
+    # Nothing to ask any more: removed, unsubscribed or erased, or confirmed
+    # meanwhile through an earlier email.
+    if comment is None or not comment.notify or not comment.email or comment.notify_confirmed_at is not None:
+        return
+    site = comment.site
+    # Only what the site's owner wrote and the page's address: the rest of a
+    # comment is whatever the person who typed this address wanted to send.
+    with force_locale(comment.language or site.language):
+        body = render_template("moderation/email/confirm.txt", site=site, url=comment.thread.url,
+                               confirm=links.confirm_link(comment.id))
+        subject = gettext("[%(site)s] Confirm emails about replies", site=_site_name(site))
+    mailer.send(mailer.build(comment.email, subject, body))
+
+
 def _title(comment: Comment) -> str:
     return comment.thread.title or comment.thread.url
 
@@ -345,13 +372,14 @@ def _site_name(site: Site) -> str:
 
 
 def unsubscribe(comment: Comment) -> int:
-    """Stop reply notifications for every comment of this author on the site."""
+    """Stop reply notifications for every comment of this author on the site;
+    asking for them again later needs a new confirmation."""
     if comment.email_hash:
         match = sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
     else:
         match = Comment.id == comment.id
     return db.session.execute(
-        sa.update(Comment).where(match, Comment.notify.is_(True)).values(notify=False)
+        sa.update(Comment).where(match, Comment.notify.is_(True)).values(notify=False, notify_confirmed_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
 

@@ -92,6 +92,7 @@ TABLE: dict[str, Rule] = {
     "moderation.site_import": Rule(ADMIN, "import comments into a site from an uploaded file"),
     "moderation.site_export": Rule(ADMIN, "a site's whole backup, commenters' emails included"),
     "moderation.one_click": Rule(SIGNED_LINK, "approve/reject/spam from an email, once"),
+    "moderation.confirm_replies": Rule(SIGNED_LINK, "say yes to reply notifications from an email"),
     "moderation.unsubscribe": Rule(SIGNED_LINK, "stop reply notifications from an email"),
 }
 

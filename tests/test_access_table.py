@@ -58,7 +58,9 @@ class World:
 def world(app):
     add_site(app, "alpha", mode="post")
     add_site(app, "beta", origins=(OTHER_ORIGIN,), mode="post")
-    alpha = Reader(app.test_client(), "alpha").post(f"Hello from alpha {MARKER}").get_json()
+    # Asking for reply emails, so that its confirmation link has something to confirm.
+    alpha = Reader(app.test_client(), "alpha").post(f"Hello from alpha {MARKER}", email="reader@example.org",
+                                                    notify=True).get_json()
     beta = app.test_client().post("/api/comments", headers={"Origin": OTHER_ORIGIN}, json={
         "site": "beta", "url": f"{OTHER_ORIGIN}/post", "author": "Bea", "text": "Hello from beta"}).get_json()
     with app.app_context():
@@ -101,6 +103,8 @@ def sample_args(world: World, rule) -> dict:
 def _link(endpoint: str, comment_id: int, recipient: str) -> str:
     if endpoint == "moderation.unsubscribe":
         return links.unsubscribe_link(comment_id).rsplit("/", 1)[1]
+    if endpoint == "moderation.confirm_replies":
+        return links.confirm_link(comment_id).rsplit("/", 1)[1]
     return links.moderation_links(comment_id, recipient)["approve"].rsplit("/", 1)[1]
 
 

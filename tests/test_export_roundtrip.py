@@ -206,6 +206,35 @@ def test_restored_html_is_sanitized_again(app, site, tmp_path):
     assert mallory.website is None
 
 
+def test_restore_keeps_which_addresses_confirmed_reply_emails(app, site, client, tmp_path):
+    reader = Reader(client, site)
+    said_yes = reader.post("Said yes", email="yes@mail.example", notify=True).get_json()["comment"]["id"]
+    reader.post("Never answered", email="maybe@mail.example", notify=True)
+    with app.app_context():
+        db.session.get(Comment, said_yes).notify_confirmed_at = datetime(2025, 3, 4, 5, 6, 7)
+        db.session.commit()
+    path = export(app, site, tmp_path)
+    empty_database(app)
+    assert cli(app, "import", "json", path).exit_code == 0
+    restored = {c.text: (c.notify, c.notify_confirmed_at) for c in comments(app).values()}
+    assert restored == {"Said yes": (True, datetime(2025, 3, 4, 5, 6, 7)), "Never answered": (True, None)}
+
+
+def test_a_backup_from_before_confirmation_keeps_its_subscriptions(app, site, tmp_path):
+    document = {
+        "format": "causerie-export", "version": 1, "site": {"key": "blog", "origins": [ORIGIN]},
+        "threads": [{"url": f"{ORIGIN}/p", "created_at": "2024-01-01T00:00:00Z"}],
+        "comments": [{"id": "x:1", "thread": f"{ORIGIN}/p", "author": "Old", "text": "hi", "html": "<p>hi</p>",
+                      "email": "old@mail.example", "notify": True, "status": "approved",
+                      "created_at": "2024-01-01T00:00:00Z"}],
+    }
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+    result = cli(app, "import", "json", path)
+    assert result.exit_code == 0, result.output
+    assert comments(app)["x:1"].notify_confirmed_at == datetime(2024, 1, 1)
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b'{"format": "causerie-export", "version": 1, "site": {', "looks truncated"),
     (b'{"format": "causerie-export", "version": 1, "site": {"name": "\xff\xfe"}}', "not valid UTF-8"),

@@ -77,9 +77,11 @@ def test_authors_emails_websites_dates_and_edits_are_kept(app, imported):
     assert iris.edited_at == datetime(2021, 1, 1, 13, 0)
 
 
-def test_reply_notification_wish_is_kept(app, imported):
-    assert comments(app)["isso:1"].notify is True
-    assert comments(app)["isso:2"].notify is False
+def test_reply_notification_wish_is_kept_as_confirmed(app, imported):
+    iris, other = comments(app)["isso:1"], comments(app)["isso:2"]
+    # Isso never asked for a confirmation: its subscriptions carry on.
+    assert (iris.notify, iris.notify_confirmed_at) == (True, iris.created_at)
+    assert (other.notify, other.notify_confirmed_at) == (False, None)
 
 
 def test_anonymous_comment_has_an_empty_name(app, imported):

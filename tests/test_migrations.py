@@ -45,3 +45,24 @@ def test_downgrade_to_base_removes_every_table(empty_app):
         downgrade(revision="base")
         names = set(db.inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert names == set()
+
+
+def test_subscriptions_made_before_confirmation_existed_stay_on(empty_app):
+    rows = ("INSERT INTO site (id, key, name, origins, mode, banned_words, suspect_words, max_links, "
+            "report_threshold, notify_emails, digest, created_at) VALUES (1, 'blog', 'Blog', '[]', 'post', '[]', "
+            "'[]', 2, 3, '[]', 'instant', '2026-01-01 00:00:00')",
+            "INSERT INTO thread (id, site_id, url, locked, version, created_at) "
+            "VALUES (1, 1, 'https://blog.example/post', false, 1, '2026-01-01 00:00:00')",
+            "INSERT INTO comment (id, site_id, thread_id, author, email, text, html, status, reasons, created_at, "
+            "edited_by_staff, staff, pinned, notify) VALUES "
+            "(1, 1, 1, 'A', 'a@example.org', 'x', 'x', 'approved', '[]', '2026-02-03 04:05:06', false, false, false, true), "
+            "(2, 1, 1, 'B', 'b@example.org', 'y', 'y', 'approved', '[]', '2026-02-03 04:05:07', false, false, false, false)")
+    with empty_app.app_context():
+        upgrade(revision="921f40b24982")
+        with db.engine.begin() as conn:
+            for row in rows:
+                conn.exec_driver_sql(row)
+        upgrade()
+        with db.engine.connect() as conn:
+            confirmed = conn.exec_driver_sql("SELECT id, notify_confirmed_at FROM comment ORDER BY id").all()
+    assert [(id_, str(at)[:19] if at else None) for id_, at in confirmed] == [(1, "2026-02-03 04:05:06"), (2, None)]

@@ -12,7 +12,8 @@ from tests.access_table import csrf_token
 from tests.moderation_helpers import PASSWORD, add_comment, add_moderator, get
 
 # Reachable without a session: their own protection is a form, a signature or nothing to hide.
-PUBLIC = {"moderation.login", "moderation.static", "moderation.one_click", "moderation.unsubscribe"}
+PUBLIC = {"moderation.login", "moderation.static", "moderation.one_click", "moderation.unsubscribe",
+          "moderation.confirm_replies"}
 
 
 def _moderation_rules(app):

@@ -285,11 +285,26 @@ def test_a_moderator_removed_from_the_site_cannot_use_their_link(app, emailed):
 # ------------------------------------------------------------------ reply notifications
 
 
+def confirmation_path(smtp, address):
+    """The path of the confirmation link in the last email asking ``address``."""
+    body = smtp.mailbox.to(address)[-1].get_content()
+    return re.search(r"http://[^/]+(/moderate/confirm/\S+)", body).group(1)
+
+
+def subscribed(app, client, smtp, address="asker@example.org", **fields):
+    """Post a comment asking for replies by email, and say yes through the
+    emailed link, as its author would; the mailbox is emptied afterwards."""
+    parent_id = Reader(client, "blog").post(email=address, notify=True, **fields).json["comment"]["id"]
+    run(app)
+    assert app.test_client().post(confirmation_path(smtp, address)).status_code == 200
+    smtp.mailbox.messages.clear()
+    return parent_id
+
+
 def reply_email(app, client, smtp, reply_text, *, language="en", parent_lang=None):
     """The email the author of a comment gets when Bob's reply to it is published."""
     add_site(app, "blog", mode="post", language=language)
-    parent_id = Reader(client, "blog").post(text="A question", email="asker@example.org", notify=True,
-                                            lang=parent_lang).json["comment"]["id"]
+    parent_id = subscribed(app, client, smtp, text="A question", lang=parent_lang)
     Reader(client, "blog", ip="192.0.2.77").post(text=reply_text, author="Bob", parent_id=parent_id,
                                                  email="bob@example.org")
     run(app)
@@ -318,7 +333,7 @@ def test_a_reply_notification_is_in_the_language_the_reader_read_the_page_in(app
 
 def test_held_reply_notifies_only_once_it_is_approved(app, client, smtp):
     add_site(app, "blog", mode="post")
-    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    parent_id = subscribed(app, client, smtp)
     set_site(app, mode="pre")
     answer = Reader(client, "blog", ip="192.0.2.77").post(text="Held answer", parent_id=parent_id)
     reply_id = answer.json["comment"]["id"]
@@ -339,7 +354,7 @@ def test_held_reply_notifies_only_once_it_is_approved(app, client, smtp):
 
 def test_staff_reply_notifies_the_parent_author(app, client, smtp):
     add_site(app, "blog", mode="post")
-    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    parent_id = subscribed(app, client, smtp)
     add_moderator(app, "mod@example.org", sites=["blog"], name="Editor")
     from tests.moderation_helpers import Session
 
@@ -361,7 +376,7 @@ def test_no_notification_when_the_author_did_not_ask(app, client, smtp):
 def test_no_notification_for_answering_oneself(app, client, smtp):
     add_site(app, "blog", mode="post")
     reader = Reader(client, "blog")
-    parent_id = reader.post(email="self@example.org", notify=True).json["comment"]["id"]
+    parent_id = subscribed(app, client, smtp, "self@example.org")
     reader.post(text="And another thing", email="self@example.org", parent_id=parent_id)
     run(app)
     assert smtp.mailbox.messages == []
@@ -369,7 +384,7 @@ def test_no_notification_for_answering_oneself(app, client, smtp):
 
 def test_unsubscribe_link_shows_a_confirmation_then_stops_notifications(app, client, smtp):
     add_site(app, "blog", mode="post")
-    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    parent_id = subscribed(app, client, smtp)
     Reader(client, "blog", ip="192.0.2.77").post(text="Answer one", parent_id=parent_id)
     run(app)
     url = re.search(r"Stop these emails: http://[^/]+(\S+)", smtp.mailbox.messages[0].get_content()).group(1)
@@ -381,6 +396,122 @@ def test_unsubscribe_link_shows_a_confirmation_then_stops_notifications(app, cli
     Reader(client, "blog", ip="192.0.2.78").post(text="Answer two", parent_id=parent_id)
     run(app)
     assert len(smtp.mailbox.messages) == 1
+
+
+# ------------------------------------------------------------------ confirming reply notifications
+
+
+def confirmed_at(app, comment_id):
+    return get(app, Comment, comment_id).notify_confirmed_at
+
+
+def test_asking_for_replies_emails_a_confirmation_and_no_reply_until_it_is_followed(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    answer = Reader(client, "blog").post(text="Tell me more", author="Mallory", email="asker@example.org",
+                                         notify=True)
+    assert answer.json["notify"] == "confirm"
+    parent_id = answer.json["comment"]["id"]
+    Reader(client, "blog", ip="192.0.2.77").post(text="Early answer", parent_id=parent_id)
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert message["Subject"] == "[Blog] Confirm emails about replies"
+    # Nothing the person who typed the address wrote reaches its owner.
+    assert "Tell me more" not in message.get_content() and "Mallory" not in message.get_content()
+    path = confirmation_path(smtp, "asker@example.org")
+    page = app.test_client().get(path)
+    assert page.status_code == 200 and "<form method=\"post\"" in page.get_data(as_text=True)
+    assert confirmed_at(app, parent_id) is None  # opening the link is not saying yes
+
+    assert app.test_client().post(path).status_code == 200
+    assert confirmed_at(app, parent_id) is not None
+    Reader(client, "blog", ip="192.0.2.78").post(text="Later answer", parent_id=parent_id)
+    run(app)
+    replies = [m for m in smtp.mailbox.to("asker@example.org") if "replied" in m["Subject"]]
+    assert [("Later answer" in m.get_content()) for m in replies] == [True]
+
+
+def test_an_address_that_confirmed_is_not_asked_again_on_the_site(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    subscribed(app, client, smtp)
+    answer = Reader(client, "blog").post(text="Second question", email="asker@example.org", notify=True)
+    assert answer.json["notify"] == "on"
+    Reader(client, "blog", ip="192.0.2.77").post(text="Answer", parent_id=answer.json["comment"]["id"])
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert "replied" in message["Subject"]
+
+
+def test_one_confirmation_a_day_per_address_and_its_link_confirms_every_comment_waiting(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    first = Reader(client, "blog").post(text="One", email="asker@example.org", notify=True).json
+    second = Reader(client, "blog").post(text="Two", email="asker@example.org", notify=True).json
+    assert first["notify"] == second["notify"] == "confirm"
+    run(app)
+    assert len(smtp.mailbox.to("asker@example.org")) == 1
+    app.test_client().post(confirmation_path(smtp, "asker@example.org"))
+    assert confirmed_at(app, first["comment"]["id"]) and confirmed_at(app, second["comment"]["id"])
+
+
+def test_a_comment_caught_as_spam_sends_no_confirmation(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    answer = Reader(client, "blog").post(email="victim@example.org", notify=True, hp="https://spam.example")
+    assert answer.json["status"] == "rejected" and answer.json["notify"] == "off"
+    run(app)
+    assert smtp.mailbox.messages == []
+
+
+def test_without_an_email_service_asking_for_replies_is_off(app, client):
+    add_site(app, "blog", mode="post")
+    answer = Reader(client, "blog").post(email="asker@example.org", notify=True)
+    assert answer.json["notify"] == "off" and rows(app) == []
+
+
+def test_after_unsubscribing_replies_need_a_new_confirmation(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    parent_id = subscribed(app, client, smtp)
+    with app.app_context():
+        notify.unsubscribe(db.session.get(Comment, parent_id))
+        db.session.commit()
+    answer = Reader(client, "blog").post(text="Back again", email="asker@example.org", notify=True)
+    assert answer.json["notify"] == "confirm" and confirmed_at(app, parent_id) is None
+
+
+def test_a_confirmation_link_after_unsubscribing_says_it_no_longer_applies(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    run(app)
+    with app.app_context():
+        notify.unsubscribe(db.session.get(Comment, parent_id))
+        db.session.commit()
+    response = app.test_client().post(confirmation_path(smtp, "asker@example.org"))
+    assert response.status_code == 410 and "were stopped" in response.get_data(as_text=True)
+    assert confirmed_at(app, parent_id) is None
+
+
+def test_an_expired_confirmation_link_is_refused_with_410(app, client, smtp, monkeypatch):
+    from itsdangerous.timed import TimestampSigner
+
+    add_site(app, "blog", mode="post")
+    parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) - 8 * 86400)
+    run(app)
+    monkeypatch.undo()
+    response = app.test_client().post(confirmation_path(smtp, "asker@example.org"))
+    assert response.status_code == 410 and "when you next comment" in response.get_data(as_text=True)
+    assert confirmed_at(app, parent_id) is None
+
+
+def test_the_confirmation_is_in_the_language_the_reader_read_the_page_in(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    set_site(app, name="Le blog")
+    Reader(client, "blog").post(email="asker@example.org", notify=True, lang="fr")
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert message["Subject"] == "[Le blog] Confirmez les e-mails sur les réponses"
+    assert "Pour recevoir ces e-mails, confirmez ici (le lien est valable 7 jours) :" in message.get_content()
+    page = app.test_client().get(confirmation_path(smtp, "asker@example.org"), headers={"Accept-Language": "fr"})
+    assert "Oui, m’avertir des réponses par e-mail" in page.get_data(as_text=True)
 
 
 # ------------------------------------------------------------------ retries

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +25,9 @@ def people(app, client, site):
     camille = Reader(client, site, ip="203.0.113.9")
     first = camille.post("Camille's words", email=EMAIL, website="https://camille.example",
                          notify=True, lang="fr").get_json()["comment"]["id"]
+    with app.app_context():
+        db.session.get(Comment, first).notify_confirmed_at = datetime(2026, 1, 2, 3, 4, 5)
+        db.session.commit()
     Reader(client, site, ip="198.51.100.2").post("Dom replies", author="Dom", email="dom@mail.example",
                                                   parent_id=first)
     Reader(client, "other", origin="https://other.example").post(
@@ -57,6 +60,7 @@ def test_gdpr_export_includes_ip_hash_reports_moderation_and_bans(app, people):
         assert comment["ip_hash"] == hashing.ip_hash("203.0.113.9")
     assert comment["website"] == "https://camille.example"
     assert comment["notify_on_replies"] is True and comment["email_language"] == "fr"
+    assert comment["notify_confirmed_at"].startswith("2026-01-02T03:04:05")
     assert [r["reason"] for r in comment["reports"]] == ["rude"]
     assert comment["moderation"][0]["action"] == "created"
     assert [b["reason"] for b in document["bans"]] == ["shouting"]
@@ -91,6 +95,7 @@ def test_erase_keep_text_removes_personal_data_and_keeps_the_text(app, people):
         assert (comment.author, comment.email, comment.email_hash, comment.website, comment.ip_hash) == \
             ("", None, None, None, None)
         assert comment.status == "approved" and comment.notify is False and comment.edit_token_hash is None
+        assert comment.notify_confirmed_at is None
 
 
 def test_erase_delete_leaves_placeholders_that_keep_replies_in_place(app, client, people):

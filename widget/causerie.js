@@ -243,7 +243,7 @@ const form = parent => {
    const e = place(c, pend);
    recount(!pend);
    tick();
-   say(live, pend ? t.held : t.posted);
+   say(live, (pend ? t.held : t.posted) + (j.notify == 'confirm' ? ' ' + t.confirm : ''));
    parent && close(f);
    e.art.focus();
   } catch (x) {

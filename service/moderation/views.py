@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, links, notify, security, stats
+from .. import actions, auth, links, notify, security, stats, subscriptions
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
@@ -94,6 +94,10 @@ def _link_error(exc: links.LinkError):
         "used": _("This link has already been used. Each email link works once."),
         "invalid": _("This link is not valid. It may have been cut or changed by your email program."),
     }
+    if exc.kind == "confirm":
+        messages["expired"] = _("This link has expired. Tick “Email me replies” again when you next comment "
+                                "to get a new one.")
+        messages["withdrawn"] = _("Emails about replies to this comment were stopped since this link was sent.")
     return _error_page(exc.status, messages.get(exc.reason, messages["invalid"]))
 
 
@@ -465,6 +469,25 @@ def _link_moderator(link: links.Link, comment: Comment) -> Moderator | None:
     if moderator is not None and not moderator.can_moderate(comment.site_id):
         raise links.LinkError(404, "invalid")
     return moderator
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def confirm_replies(token: str):
+    """Start the reply notifications a reader asked for: GET asks, POST acts.
+
+    Exempt from CSRF like unsubscribing: the signed link is the credential,
+    and only its button acts, because mail scanners open links.
+    """
+    link = links.read(token, "confirm")
+    comment = db.session.get(Comment, link.comment_id)
+    if comment is None or not comment.notify:
+        raise links.LinkError(410, "withdrawn", "confirm")
+    if request.method == "GET":
+        return render_template("moderation/confirm_replies.html", comment=comment, done=False)
+    subscriptions.confirm(comment)
+    db.session.commit()
+    return render_template("moderation/confirm_replies.html", comment=comment, done=True)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ One document per site::
      "threads": [{"url", "key", "title", "locked", "created_at"}, ...],
      "comments": [{"id", "thread", "parent", "author", "email", "website", "text", "html",
                    "status", "reasons", "created_at", "edited_at", "edited_by_staff",
-                   "moderated_at", "ip_hash", "staff", "pinned", "notify", "language"}, ...],
+                   "moderated_at", "ip_hash", "staff", "pinned", "notify", "notify_confirmed_at", "language"}, ...],
      "bans": [{"email_hash", "ip_hash", "reason", "created_at", "expires_at"}, ...]}
 
 Nothing in it depends on database ids: a thread is named by its URL, a
@@ -85,7 +85,8 @@ def write(site_key: str, out: IO[str]) -> int:
             "created_at": _dt(comment.created_at), "edited_at": _dt(comment.edited_at),
             "edited_by_staff": comment.edited_by_staff, "moderated_at": _dt(comment.moderated_at),
             "ip_hash": comment.ip_hash, "staff": comment.staff, "pinned": comment.pinned,
-            "notify": comment.notify, "language": comment.language,
+            "notify": comment.notify, "notify_confirmed_at": _dt(comment.notify_confirmed_at),
+            "language": comment.language,
         }
         out.write(("," if written else "") + "\n" + _json(record))
         written += 1
@@ -114,7 +115,7 @@ def _comments_in_order(site_id: int) -> Iterator:
         sa.select(Comment.id, Comment.import_ref, Comment.thread_id, Comment.author, Comment.email,
                   Comment.website, Comment.text, Comment.html, Comment.status, Comment.reasons,
                   Comment.created_at, Comment.edited_at, Comment.edited_by_staff, Comment.moderated_at,
-                  Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify, Comment.language,
+                  Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify, Comment.notify_confirmed_at, Comment.language,
                   parent.id.label("parent_id"), parent.import_ref.label("parent_import_ref"))
         .outerjoin(parent, parent.id == Comment.parent_id)
         .where(Comment.site_id == site_id)
@@ -305,6 +306,9 @@ class _Checker:
             staff=self.boolean(record, "staff", where),
             pinned=self.boolean(record, "pinned", where),
             notify=self.boolean(record, "notify", where),
+            # Backups from before confirmation existed have no such key.
+            notify_confirmed_at=self.date(record, "notify_confirmed_at", where),
+            notify_pending="notify_confirmed_at" in record and record["notify_confirmed_at"] is None,
             language=self.language(record, "language", where),
         )
 

@@ -454,6 +454,8 @@ def _comment_rows(plan: _Plan, site: Site, thread_ids: dict[str, int], now: date
             "moderator_id": None,
             "pinned": comment.pinned,
             "notify": comment.notify and comment.email is not None,
+            "notify_confirmed_at": (None if not comment.notify or comment.email is None or comment.notify_pending
+                                    else comment.notify_confirmed_at or created_at),
             "language": comment.language,
             "edit_token_hash": None,
             "import_ref": comment.ref,

@@ -72,6 +72,12 @@ class SourceComment:
     staff: bool = False
     pinned: bool = False
     notify: bool = False
+    # When the address confirmed reply notifications.  A source without
+    # confirmation (Isso) leaves it unset: its subscriptions count as
+    # confirmed when the comment was made, unless notify_pending says the
+    # address was asked and has not answered yet (Causerie's own backups).
+    notify_confirmed_at: datetime | None = None
+    notify_pending: bool = False
     edited_by_staff: bool = False
     language: str | None = None  # the author's, for the emails they get
 

@@ -323,3 +323,15 @@ def test_a_draft_saved_in_an_older_tab_keeps_the_edit_token_a_newer_tab_stored(l
     expect(mine.get_by_role("button", name="Edit")).to_be_visible()
     expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("Drafted in the other tab")
     expect(w.locator("form.f").get_by_label("Name")).to_have_value("Two Tabs")
+
+
+def test_asking_for_reply_emails_tells_the_reader_to_confirm_by_email(live_server, host_page, page, monkeypatch):
+    # Only queued, never sent: nothing here runs the worker.
+    monkeypatch.setitem(live_server.app.config, "CAUSERIE_SMTP_URL", "smtp://127.0.0.1:9")
+    w, _ = open_thread(live_server, host_page, page)
+    form = w.locator("form.f")
+    form.get_by_label("Email me replies").check()
+    post(form, "Tell me when someone answers", name="Curious",
+         **{"Email (optional, never shown)": "curious@example.org"})
+    expect(w.get_by_role("status").first).to_have_text(
+        "Your comment is published. To get emails about replies, follow the link sent to your address.")

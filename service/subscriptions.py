@@ -1,0 +1,63 @@
+"""Emails about replies go only to an address whose owner said yes.
+
+Anyone can type anyone's address into the comment form.  Ticking "notify me"
+therefore only asks: the address gets one email with a confirmation link,
+and replies are emailed once its owner has followed it (double opt-in).  An
+address that confirmed on a site is not asked again there for its later
+comments, until it unsubscribes.  One confirmation email a day at most goes
+to an address per site, whatever is posted with it; its link confirms every
+comment of that address on the site still waiting for a yes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from . import mailer, notify
+from .extensions import db
+from .models import Comment, Site, utcnow
+
+ASK_AGAIN_AFTER = timedelta(days=1)
+# Rejected and spam comments get no answer, so no email goes out for them.
+ASKING_STATUSES = ("approved", "pending")
+
+
+def request(comment: Comment, site: Site) -> str:
+    """Start reply notifications for a new comment that asked for them.
+
+    Runs in the write path's transaction, after the comment is stored.
+    Returns what the author is told: ``"on"`` (the address had confirmed on
+    this site), ``"confirm"`` (an email asks, or asked less than a day ago) or
+    ``"off"`` (nothing asked, no address, no email service, or a comment
+    nobody will answer).
+    """
+    if not comment.notify or not comment.email_hash or comment.status not in ASKING_STATUSES:
+        return "off"
+    same_address = sa.and_(Comment.site_id == site.id, Comment.email_hash == comment.email_hash,
+                           Comment.notify.is_(True), Comment.id != comment.id)
+    if db.session.scalar(sa.select(sa.exists().where(same_address, Comment.notify_confirmed_at.is_not(None)))):
+        comment.notify_confirmed_at = utcnow()
+        db.session.execute(sa.update(Comment).where(Comment.id == comment.id)
+                           .values(notify_confirmed_at=comment.notify_confirmed_at))
+        return "on"
+    if not mailer.configured():
+        return "off"
+    asked_lately = sa.exists().where(same_address, Comment.notify_confirmed_at.is_(None),
+                                     Comment.status.in_(ASKING_STATUSES),
+                                     Comment.created_at > comment.created_at - ASK_AGAIN_AFTER)
+    if not db.session.scalar(sa.select(asked_lately)):
+        notify.ask_confirmation(comment, site)
+    return "confirm"
+
+
+def confirm(comment: Comment) -> int:
+    """The address behind ``comment`` said yes: reply notifications start for
+    every comment of it on the site that asked for them.  Returns how many."""
+    match = (sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
+             if comment.email_hash else Comment.id == comment.id)
+    return db.session.execute(
+        sa.update(Comment).where(match, Comment.notify.is_(True), Comment.notify_confirmed_at.is_(None))
+        .values(notify_confirmed_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
