@@ -94,7 +94,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     _insert(comment, data["title"])
     audit.record(comment, "created", to_status=status, actor="rules", detail=", ".join(comment.reasons))
     notify.enqueue("comment.created", comment, site=site)
-    replies = subscriptions.request(comment, site)
+    replies = subscriptions.ask(comment, site)
     # Answer from what is in hand: after the commit the site's attributes
     # would be read again from the database.
     answer = owner_answer(comment, edit_token=token,

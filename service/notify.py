@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
 
-from . import hashing, links, mailer
+from . import hashing, links, mailer, subscriptions
 from .extensions import db
 from .models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
 
@@ -81,14 +81,6 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) 
         add("reply")
     db.session.add_all(entries)
     return entries
-
-
-def ask_confirmation(comment: Comment, site: Site) -> Outbox:
-    """Queue the email asking ``comment``'s address to confirm reply notifications."""
-    entry = Outbox(site_id=site.id, topic="subscription.requested",
-                   payload={"comment_id": comment.id, "event": "subscription.requested", "channel": "confirm"})
-    db.session.add(entry)
-    return entry
 
 
 def recipients(site: Site) -> list[str]:
@@ -349,9 +341,10 @@ def _email_reply(entry: Outbox) -> None:
 
 def _email_confirm(entry: Outbox) -> None:
     comment = _comment(entry)
-    # Nothing to ask any more: removed, unsubscribed or erased, or confirmed
-    # meanwhile through an earlier email.
-    if comment is None or not comment.notify or not comment.email or comment.notify_confirmed_at is not None:
+    # Nothing to ask any more: removed, rejected by a moderator, unsubscribed
+    # or erased, or confirmed meanwhile through an earlier email.
+    if (comment is None or comment.status not in subscriptions.ASKING_STATUSES or not comment.notify
+            or not comment.email or comment.notify_confirmed_at is not None):
         return
     site = comment.site
     # Only what the site's owner wrote and the page's address: the rest of a

@@ -460,6 +460,15 @@ def test_a_comment_caught_as_spam_sends_no_confirmation(app, client, smtp):
     assert smtp.mailbox.messages == []
 
 
+def test_a_comment_rejected_before_delivery_sends_no_confirmation(app, client, smtp, held_site):
+    comment_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
+    with app.app_context():
+        db.session.get(Comment, comment_id).status = "rejected"
+        db.session.commit()
+    run(app)
+    assert smtp.mailbox.to("asker@example.org") == []
+
+
 def test_without_an_email_service_asking_for_replies_is_off(app, client):
     add_site(app, "blog", mode="post")
     answer = Reader(client, "blog").post(email="asker@example.org", notify=True)
