@@ -159,7 +159,8 @@ def build(results: dict, args) -> tuple[str, bool]:
     notes = [
         f"Load: {results.get('tool', 'wrk')}, {args.connections} connections, {args.duration:g} s per run after a "
         f"warm-up; each server is loaded alone (in turn, scenario by scenario) with {args.workers} gunicorn sync "
-        f"workers. Latency in ms, p50 / p99." + (f" Everything ran at nice {args.nice}." if args.nice else ""),
+        f"workers" + (f", in {args.rounds} whole rounds, each server keeping its fastest run" if args.rounds > 1 else "")
+        + ". Latency in ms, p50 / p99." + (f" Everything ran at nice {args.nice}." if args.nice else ""),
         f"Isso {results.get('isso_version', '?')}: moderation off, guard off (its 2 posts/minute limit would refuse "
         "the posting run); it sends no ETag on thread reads, so its \"304\" row is a full read, which is what a "
         "repeat view costs with Isso.",
