@@ -164,7 +164,8 @@ class Bench:
         for what in ("read", "304", "counts", "post"):
             if isso is not None and what != "304":
                 plan.append((theirs, what, f"isso {what}", self.isso_scenarios()[what], isso))
-            plan.append((mine, what, f"causerie ({name}) {what}", scenarios[what], writer if what == "post" else reader))
+            serving = writer if what == "post" else reader
+            plan.append((mine, what, f"causerie ({name}) {what}", scenarios[what], serving))
             if ceiling is not None and what in top:
                 plan.append((best, what, f"ceiling {what}", top[what], ceiling))
             if floor is not None and what in top:

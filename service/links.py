@@ -30,7 +30,8 @@ MAX_AGES = {"moderate": MODERATION_MAX_AGE, "confirm": CONFIRM_MAX_AGE, "unsubsc
 
 
 class LinkError(Exception):
-    """A link that cannot act: forged (404), expired (410) or already used (410)."""
+    """A link that cannot act: forged (404), expired (410), already used (410),
+    or asking about something withdrawn since (410)."""
 
     def __init__(self, status: int, reason: str, kind: str = "moderate"):
         super().__init__(reason)

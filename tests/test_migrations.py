@@ -55,8 +55,10 @@ def test_subscriptions_made_before_confirmation_existed_stay_on(empty_app):
             "VALUES (1, 1, 'https://blog.example/post', false, 1, '2026-01-01 00:00:00')",
             "INSERT INTO comment (id, site_id, thread_id, author, email, text, html, status, reasons, created_at, "
             "edited_by_staff, staff, pinned, notify) VALUES "
-            "(1, 1, 1, 'A', 'a@example.org', 'x', 'x', 'approved', '[]', '2026-02-03 04:05:06', false, false, false, true), "
-            "(2, 1, 1, 'B', 'b@example.org', 'y', 'y', 'approved', '[]', '2026-02-03 04:05:07', false, false, false, false)")
+            "(1, 1, 1, 'A', 'a@example.org', 'x', 'x', 'approved', '[]', '2026-02-03 04:05:06', "
+            "false, false, false, true), "
+            "(2, 1, 1, 'B', 'b@example.org', 'y', 'y', 'approved', '[]', '2026-02-03 04:05:07', "
+            "false, false, false, false)")
     with empty_app.app_context():
         upgrade(revision="921f40b24982")
         with db.engine.begin() as conn:

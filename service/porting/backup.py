@@ -115,7 +115,8 @@ def _comments_in_order(site_id: int) -> Iterator:
         sa.select(Comment.id, Comment.import_ref, Comment.thread_id, Comment.author, Comment.email,
                   Comment.website, Comment.text, Comment.html, Comment.status, Comment.reasons,
                   Comment.created_at, Comment.edited_at, Comment.edited_by_staff, Comment.moderated_at,
-                  Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify, Comment.notify_confirmed_at, Comment.language,
+                  Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify, Comment.notify_confirmed_at,
+                  Comment.language,
                   parent.id.label("parent_id"), parent.import_ref.label("parent_import_ref"))
         .outerjoin(parent, parent.id == Comment.parent_id)
         .where(Comment.site_id == site_id)
