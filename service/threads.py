@@ -20,7 +20,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import current_app
 
-from . import hashing, urls
+from . import hashing, mailer, urls
 from .errors import APIError
 from .extensions import db
 from .models import Comment, Site, Thread
@@ -49,11 +49,14 @@ class ThreadRef:
     thread_id: int | None
     version: int
     locked: bool = False
+    # Whether this service sends email, so the widget offers reply emails.
+    mail: bool = False
 
     @property
     def etag(self) -> str:
-        """Strong validator (unquoted) for the thread's public body."""
-        return f"{self.thread_id or 0}-{self.version}-{FORMAT_VERSION}"
+        """Strong validator (unquoted) for the thread's public body, which
+        also says whether reply emails can be offered."""
+        return f"{self.thread_id or 0}-{self.version}-{FORMAT_VERSION}" + ("-m" if self.mail else "")
 
 
 def allowed_origin(origins: list[str], origin: str | None) -> bool:
@@ -136,7 +139,8 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
     origins = origins or []
     if normalized:
         check_page_origin(origins, normalized)
-    return ThreadRef(site_id, key_, origins, stored_url or normalized, key, thread_id, version or 0)
+    return ThreadRef(site_id, key_, origins, stored_url or normalized, key, thread_id, version or 0,
+                     mail=mailer.configured())
 
 
 def _write_statement(match_column: str):
@@ -186,8 +190,11 @@ class _VersionCache:
         self.entries: OrderedDict = OrderedDict()  # thread id -> (version, value, weight)
         self.lock = threading.Lock()
 
-    def get(self, thread_id: int, version: int):
-        """The value stored for this version of the thread, or None."""
+    def get(self, thread_id: int, version):
+        """The value stored for this version of the thread, or None.
+
+        A version is anything compared with ``==``: a number, or a tuple of
+        what else the value depends on."""
         with self.lock:
             entry = self.entries.get(thread_id)
             if entry is None or entry[0] != version:
@@ -195,7 +202,7 @@ class _VersionCache:
             self.entries.move_to_end(thread_id)
             return entry[1]
 
-    def put(self, thread_id: int, version: int, value) -> None:
+    def put(self, thread_id: int, version, value) -> None:
         """Keep ``value`` for this version of the thread (unless it alone exceeds the capacity)."""
         weight = self.weigh(value)
         if weight > self.capacity:
@@ -291,12 +298,12 @@ def display_order(comments: list[Comment]) -> list[Comment]:
 def thread_body(ref: ThreadRef) -> bytes:
     """The serialized public thread, from the cache when its version matches."""
     if ref.thread_id is not None:
-        cached = _bodies().get(ref.thread_id, ref.version)
+        cached = _bodies().get(ref.thread_id, (ref.version, ref.mail))
         if cached is not None:
             return cached
     body = json.dumps(_build(ref), ensure_ascii=False, separators=(",", ":")).encode()
     if ref.thread_id is not None:
-        _bodies().put(ref.thread_id, ref.version, body)
+        _bodies().put(ref.thread_id, (ref.version, ref.mail), body)
     return body
 
 
@@ -311,7 +318,8 @@ _PUBLIC_COMMENTS = sa.select(
 
 def _build(ref: ThreadRef) -> dict:
     if ref.thread_id is None:
-        return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0},
+        return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0,
+                           "notify": ref.mail},
                 "comments": []}
     thread = db.session.get(Thread, ref.thread_id)
     rows = db.session.execute(_PUBLIC_COMMENTS, {"thread": ref.thread_id}).all()
@@ -320,6 +328,7 @@ def _build(ref: ThreadRef) -> dict:
         "thread": {
             "id": thread.id, "key": thread.key, "url": thread.url, "title": thread.title,
             "locked": thread.locked, "count": sum(1 for c in ordered if c.status == "approved"),
+            "notify": ref.mail,
         },
         "comments": [public_comment(c) for c in ordered],
     }

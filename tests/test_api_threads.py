@@ -72,6 +72,18 @@ def test_read_answers_304_to_a_matching_etag(reader):
     assert again.headers["ETag"] == first.headers["ETag"]
 
 
+def test_a_thread_says_whether_reply_emails_can_be_offered(app, reader):
+    reader.post("hello")
+    without = reader.read()
+    app.config["CAUSERIE_SMTP_URL"] = "smtp://127.0.0.1:25"
+    with_mail = reader.read()
+    assert without.get_json()["thread"]["notify"] is False and with_mail.get_json()["thread"]["notify"] is True
+    # A browser holding the body from before email was set up gets the new one.
+    again = reader.client.get("/api/threads", query_string={"site": "blog", "url": URL},
+                              headers={"If-None-Match": without.headers["ETag"]})
+    assert again.status_code == 200 and again.get_json()["thread"]["notify"] is True
+
+
 def test_etag_changes_when_a_comment_is_approved(app, reader):
     comment_id = reader.post("hello").get_json()["comment"]["id"]
     set_fields(app, comment_id, status="pending")

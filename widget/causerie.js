@@ -98,7 +98,7 @@ try {
 } catch (e) { root.append(h('style', {}, CSS)); }
 
 const URL_ = o.url ? abs(o.url) : here, TH = o.thread || URL_, TITLE = (o.title || D.title).slice(0, 300) || undefined;
-let ticket, total = 0, uid = 0;
+let ticket, total = 0, uid = 0, mail;
 const els = {}, head = h('h2', {id: 'ch', tabindex: -1}), live = h('p', {class: 'st', role: 'status'}),
  list = h('ol'), empty = h('p', {class: 'mu'}, t.empty),
  sec = h('section', {class: 'c', 'aria-labelledby': 'ch', lang}, head, list, empty, live);
@@ -207,7 +207,8 @@ const form = parent => {
    field('email', t.email, {type: 'email', autocomplete: 'email', maxlength: 254, value: me.e}),
    field('website', t.web, {type: 'url', autocomplete: 'url', maxlength: 500, value: me.w})),
   field('text', t.text, {rows: 4, required: true, hint: t.hint}, 'textarea'),
-  h('p', {class: 'ck'}, h('input', {type: 'checkbox', name: 'notify', id: 'n' + ++uid}), h('label', {for: 'n' + uid}, t.notify)),
+  // Reply emails are offered only by a service that sends email.
+  mail && h('p', {class: 'ck'}, h('input', {type: 'checkbox', name: 'notify', id: 'n' + ++uid}), h('label', {for: 'n' + uid}, t.notify)),
   h('div', {class: 'hp', 'aria-hidden': 'true'}, h('label', {}, t.hp, h('input', {name: 'hp', tabindex: -1, autocomplete: 'off'}))),
   h('p', {class: 'bt'}, sb, parent && btn('cancel', t.cancel, 'lnk')), st);
  const dk = TH + ' ' + (parent ? parent.c.id : ''), ta = f.elements.text;
@@ -224,7 +225,7 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: E.notify.checked, ticket, hp: E.hp.value, lang};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
   if (body.notify && !body.email) miss.email = t.needmail;
@@ -352,6 +353,7 @@ addEventListener('hashchange', jump);
  performance.mark('causerie-render');
  draw(j.comments);
  total = j.thread.count;
+ mail = j.thread.notify;
  recount();
  j.thread.locked ? lock() : sec.append(form());
  performance.measure('causerie-render', 'causerie-render');

@@ -335,3 +335,12 @@ def test_asking_for_reply_emails_tells_the_reader_to_confirm_by_email(live_serve
          **{"Email (optional, never shown)": "curious@example.org"})
     expect(w.get_by_role("status").first).to_have_text(
         "Your comment is published. To get emails about replies, follow the link sent to your address.")
+
+
+def test_a_service_that_sends_no_email_offers_no_reply_emails(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_be_visible()
+    expect(w.get_by_label("Email me replies")).to_have_count(0)
+    post(w.locator("form.f"), "No emails here", name="Quiet")
+    expect(w.locator("article")).to_have_count(1)
+    assert page.errors == []
