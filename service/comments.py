@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import audit, hashing, notify, rules, sanitize, subscriptions, threads, tickets
+from . import audit, hashing, notify, rules, sanitize, spam, subscriptions, threads, tickets
 from .errors import APIError, ValidationError
 from .validation import MAX_ID
 from .extensions import db
@@ -52,6 +52,9 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     email_hash = hashing.email_hash(data["email"])
     ip_hash = hashing.ip_hash(client_ip)
     text_hash = hashing.text_fingerprint(data["text"])
+    judgement = spam.judge(site.id, text=data["text"], author=data["author"], website=data["website"],
+                           email_hash=email_hash, thread_id=ref.thread_id, title=site.thread_title or data["title"],
+                           url=ref.url, is_reply=parent is not None)
     status, verdicts = rules.judge(
         rules.Submission(
             site=site,
@@ -62,6 +65,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
             honeypot=data["hp"],
             seconds_since_load=tickets.age(data["ticket"], site.key),
             min_seconds=current_app.config["CAUSERIE_MIN_SUBMIT_SECONDS"],
+            spam=judgement,
         )
     )
     if status == "refuse":
@@ -86,6 +90,9 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         notify=data["notify"],
         language=data["language"],
         edit_token_hash=token_hash,
+        spam_score=judgement.score if judgement else None,
+        spam_verdict=judgement.verdict if judgement else None,
+        spam_reasons=judgement.reasons if judgement else None,
         created_at=utcnow(),
         edited_at=None,
         staff=False,
