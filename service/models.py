@@ -47,7 +47,7 @@ class Site(db.Model):
     max_links: Mapped[int] = mapped_column(default=3)
     report_threshold: Mapped[int] = mapped_column(default=3)
     # In first-time mode, publish a first-timer the spam filter is confident about.
-    spam_trust_first_time: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    spam_trust_first_time: Mapped[bool] = mapped_column(default=False, server_default="0")
     # None means the service-wide CAUSERIE_EDIT_WINDOW.
     edit_window: Mapped[int | None] = mapped_column(default=None)
     notify_emails: Mapped[list] = mapped_column(sa.JSON, default=list)

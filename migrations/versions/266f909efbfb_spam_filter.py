@@ -44,8 +44,11 @@ def upgrade():
         batch_op.add_column(sa.Column('spam_verdict', sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column('spam_reasons', sa.JSON(), nullable=True))
     # Existing sites keep the mode they chose; only new sites start in auto.
+    # A plain string default: SQLite then adds the column in place, where an
+    # expression would make Alembic copy the table (and the drop of the old
+    # one would cascade to every thread and comment).
     with op.batch_alter_table('site', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('spam_trust_first_time', sa.Boolean(), server_default=sa.false(),
+        batch_op.add_column(sa.Column('spam_trust_first_time', sa.Boolean(), server_default='0',
                                       nullable=False))
 
 
