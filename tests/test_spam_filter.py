@@ -262,3 +262,44 @@ def test_retrain_repairs_damaged_counts(app, auto_site):
 def test_retrain_of_an_unknown_site_says_so(app):
     result = app.test_cli_runner().invoke(args=["spam", "retrain", "--site", "nope"])
     assert result.exit_code != 0 and "No site" in result.output
+
+
+# --- imports
+
+
+def lessons(app) -> dict[str, str]:
+    """import_ref -> the label each imported comment taught."""
+    with app.app_context():
+        return dict(db.session.execute(sa.select(Comment.import_ref, SpamLesson.label)
+                                       .join(SpamLesson, SpamLesson.comment_id == Comment.id)).all())
+
+
+def test_disqus_import_teaches_approved_as_genuine_and_is_spam_as_spam(app, site):
+    from tests.porting_support import DATA, cli
+    assert cli(app, "import", "disqus", DATA / "disqus.xml", "--site", site).exit_code == 0
+    taught = lessons(app)
+    assert taught["disqus:301"] == "ham" and taught["disqus:303"] == "spam"
+    assert "disqus:304" not in taught and "disqus:305" not in taught  # deleted and unapproved teach nothing
+    assert counts(app)[""] == (sum(v == "spam" for v in taught.values()), sum(v == "ham" for v in taught.values()))
+
+
+def test_wordpress_import_teaches_its_spam(app, site):
+    from tests.porting_support import DATA, cli
+    assert cli(app, "import", "wordpress", DATA / "wordpress.xml", "--site", site).exit_code == 0
+    assert "spam" in lessons(app).values()
+
+
+def test_importing_twice_teaches_once(app, site):
+    from tests.porting_support import DATA, cli
+    cli(app, "import", "disqus", DATA / "disqus.xml", "--site", site)
+    once = counts(app)
+    cli(app, "import", "disqus", DATA / "disqus.xml", "--site", site)
+    assert counts(app) == once
+
+
+def test_retrain_keeps_what_imports_taught(app, site):
+    from tests.porting_support import DATA, cli
+    cli(app, "import", "disqus", DATA / "disqus.xml", "--site", site)
+    totals = counts(app)[""]
+    app.test_cli_runner().invoke(args=["spam", "retrain", "--site", site])
+    assert counts(app)[""] == totals

@@ -126,6 +126,7 @@ def replay(rows: list[Row], mode: str = "auto", *, use_prior: bool = True) -> Re
     site's own decisions teach (and a stream the prior was made from).
     """
     from .. import create_app  # noqa: PLC0415 - a throwaway app of its own, built on demand
+    from ..extensions import db  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="causerie-evaluate-") as folder:
         app = create_app({
@@ -135,7 +136,12 @@ def replay(rows: list[Row], mode: str = "auto", *, use_prior: bool = True) -> Re
         })
         app.instance_path = folder
         with app.app_context():
-            return _replay(app, rows, mode)
+            try:
+                return _replay(app, rows, mode)
+            finally:
+                db.session.remove()
+                for engine in db.engines.values():
+                    engine.dispose()
 
 
 def _replay(app, rows: list[Row], mode: str) -> Result:
@@ -164,7 +170,6 @@ def _replay(app, rows: list[Row], mode: str) -> Result:
         if wrong:
             actions.set_status(comment, wanted, None, actor="evaluate")
             db.session.commit()
-    db.session.remove()
     return result
 
 
