@@ -303,3 +303,13 @@ def test_retrain_keeps_what_imports_taught(app, site):
     totals = counts(app)[""]
     app.test_cli_runner().invoke(args=["spam", "retrain", "--site", site])
     assert counts(app)[""] == totals
+
+
+def test_erasing_a_person_drops_what_their_comments_taught_record_by_record(app, auto_site):
+    from service import privacy
+    comment_id = add_comment(app, auto_site, SCAM, email="gone@mail.example", website="https://gone.example.org")
+    decide(app, comment_id, "spam")
+    with app.app_context():
+        privacy.erase("gone@mail.example", "keep-text")
+    assert get(app, SpamLesson, comment_id) is None
+    assert counts(app, auto_site)[""] == (1, 0)  # the site's totals keep no link to the person

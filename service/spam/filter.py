@@ -35,7 +35,7 @@ TRUST_BELOW = 0.2
 VERDICTS = ("publish", "hold", "spam")
 # A decision's status, and what it teaches the filter.
 LABELS = {"approved": "ham", "spam": "spam", "rejected": "spam", "deleted": "spam"}
-THREAD_TEXTS = 20  # approved comments of the thread the relevance signal looks at
+THREAD_TEXTS = 12  # approved comments of the thread the relevance signal looks at
 MAX_REASONS = 3
 TOTALS = ""  # the feature under which a site's totals are kept
 

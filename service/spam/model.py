@@ -16,6 +16,7 @@ added and subtracted exactly, so a lesson is taken back by subtraction.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 MAX_FEATURE = 100
 MAX_WORD = 24
 MAX_TEXT = 20_000  # characters tokenised; the rest of a huge comment adds nothing new
+PAGE_TEXT = 600  # characters of each approved comment that describe the page
 MAX_CLUES = 150
 MIN_STRENGTH = 0.1  # clues closer than this to 0.5 say nothing
 UNKNOWN_PROB = 0.5  # f(w) of a feature never seen
@@ -97,7 +99,7 @@ def _stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased words of ``text`` (letters first; numbers are not words)."""
-    return [w[:MAX_WORD] for w in (m.group().casefold().strip("'’-") for m in _WORD.finditer(text)) if len(w) > 1]
+    return [w[:MAX_WORD] for w in (w.strip("'’-") for w in _WORD.findall(text.casefold())) if len(w) > 1]
 
 
 def _domain(url: str) -> str | None:
@@ -133,21 +135,27 @@ def phone_numbers(text: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _script_of(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    key = name.split(" ", 1)[0] if name else "OTHER"
+    return "CJK" if key in ("HIRAGANA", "KATAKANA") else key
+
+
 def script(text: str) -> str | None:
     """The script most of the letters of ``text`` are written in (LATIN, CYRILLIC, CJK ...)."""
+    sample = text[:2000]
+    if sample.isascii():
+        return "LATIN" if any(ch.isalpha() for ch in sample) else None
     tally: dict[str, int] = {}
     seen = 0
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        name = unicodedata.name(ch, "")
-        key = name.split(" ", 1)[0] if name else "OTHER"
-        if key in ("HIRAGANA", "KATAKANA"):
-            key = "CJK"
-        tally[key] = tally.get(key, 0) + 1
-        seen += 1
-        if seen >= 400:
-            break
+    for ch in sample:
+        if ch.isalpha():
+            key = "LATIN" if ch.isascii() else _script_of(ch)
+            tally[key] = tally.get(key, 0) + 1
+            seen += 1
+            if seen >= 400:
+                break
     return max(tally, key=tally.get) if tally else None
 
 
@@ -163,7 +171,7 @@ def relevance(text: str, context: Context) -> str:
         return "short"
     page = _content(words(context.title) + words(context.url.replace("-", " ").replace("_", " ")))
     for other in context.thread_texts:
-        page |= _content(words(other))
+        page |= _content(words(other[:PAGE_TEXT]))
     if not page:
         return "unknown"
     share = len(own & page) / len(own)
@@ -227,7 +235,7 @@ def features(text: str, author: str = "", website: str | None = None, context: C
         page_script = script(" ".join((context.title, *context.thread_texts)))
         if page_script and page_script != own_script:
             found.add("script:foreign")
-    letters = [ch for ch in text if ch.isalpha()]
+    letters = [ch for ch in text[:2000] if ch.isalpha()]
     found.add(f"length:{_bucket(len(text), (20, 60, 200, 600, 1500))}")
     if len(letters) >= 12 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters):
         found.add("shouting")
