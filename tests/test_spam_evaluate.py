@@ -59,9 +59,9 @@ def test_youtube_stream_figures_do_not_regress(seed):
     rows = evaluate.read_rows(CORPUS)
     result = evaluate.replay(rows if seed is None else evaluate.shuffled(rows, seed))
     assert result.spam == 1005 and result.ham == 951
-    assert result.spam_published <= 80  # measured: 58 in order, 56 shuffled
-    assert result.ham_held + result.ham_filed <= 130  # measured: 90 in order, 104 shuffled
-    assert result.ham_filed <= 20  # measured: 10 and 10
+    assert result.spam_published <= 65  # measured: 54 in order, 54 shuffled
+    assert result.ham_held + result.ham_filed <= 115  # measured: 92 in order, 104 shuffled
+    assert result.ham_filed <= 16  # measured: 12 and 11
 
 
 @pytest.mark.slow
@@ -71,4 +71,4 @@ def test_synthetic_blog_stream_figures_do_not_regress(seed):
     result = evaluate.replay(rows if seed is None else evaluate.shuffled(rows, seed))
     assert result.spam == 30 and result.ham == 120
     assert result.spam_published <= 3  # measured: 0 in order, 2 shuffled
-    assert result.ham_held + result.ham_filed <= 9  # measured: 5 and 6
+    assert result.ham_held + result.ham_filed <= 9  # measured: 7 and 6
