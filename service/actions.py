@@ -68,7 +68,7 @@ def set_status(comment: Comment, to_status: str, moderator: Moderator | None, *,
     comment.moderated_at = utcnow()
     if to_status != "approved":
         comment.pinned = False
-    spam.teach(comment)
+    spam.teach(comment, before)
     name = action or next(k for k, v in STATUS_ACTIONS.items() if v == to_status)
     audit.record(comment, name, from_status=before, to_status=to_status, moderator=moderator,
                  actor=_actor(moderator, actor))

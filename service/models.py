@@ -163,6 +163,10 @@ class SpamLesson(db.Model):
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(sa.String(8))  # "spam" or "ham"
     features: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Where the comment was, and what it taught, before this lesson: an undo
+    # (a step back to that status) restores it.
+    before_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    before_label: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -313,3 +313,25 @@ def test_erasing_a_person_drops_what_their_comments_taught_record_by_record(app,
         privacy.erase("gone@mail.example", "keep-text")
     assert get(app, SpamLesson, comment_id) is None
     assert counts(app, auto_site)[""] == (1, 0)  # the site's totals keep no link to the person
+
+
+def test_undoing_a_spam_mark_on_a_published_comment_teaches_nothing(app, auto_site):
+    comment_id = add_comment(app, auto_site, SCAM, status="approved")  # the filter published it
+    decide(app, comment_id, "spam")
+    decide(app, comment_id, "approved")  # the queue's Undo
+    assert counts(app, auto_site) == {}
+
+
+def test_undoing_a_rescue_teaches_nothing(app, auto_site):
+    comment_id = add_comment(app, auto_site, GENUINE, status="spam")  # the filter filed it
+    decide(app, comment_id, "approved")
+    decide(app, comment_id, "spam")
+    assert counts(app, auto_site) == {}
+
+
+def test_undoing_a_change_of_mind_restores_the_first_lesson(app, auto_site):
+    comment_id = add_comment(app, auto_site, GENUINE)
+    decide(app, comment_id, "approved")
+    decide(app, comment_id, "spam")
+    decide(app, comment_id, "approved")
+    assert counts(app, auto_site)[""] == (0, 1)

@@ -32,6 +32,8 @@ def upgrade():
         sa.Column('site_id', sa.Integer(), nullable=False),
         sa.Column('label', sa.String(length=8), nullable=False),
         sa.Column('features', sa.JSON(), nullable=False),
+        sa.Column('before_status', sa.String(length=16), nullable=True),
+        sa.Column('before_label', sa.String(length=8), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['comment_id'], ['comment.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['site_id'], ['site.id'], ondelete='CASCADE'),

@@ -237,25 +237,33 @@ def features_of(comment: Comment) -> set[str]:
     return model.features(comment.text, comment.author, comment.website, ctx)
 
 
-def teach(comment: Comment) -> None:
-    """Bring the filter in line with a moderator's decision on ``comment`` (its status now).
+def teach(comment: Comment, before: str) -> None:
+    """Bring the filter in line with a moderator moving ``comment`` from ``before`` to its status now.
 
     Approving teaches "genuine"; spam, reject and delete teach "spam"; sending
-    back to the queue takes the lesson back, as does undoing a decision.
-    Called in the decision's transaction.
+    back to the queue takes the lesson back.  A step back to the status the
+    comment had before its lesson (the queue's Undo) restores what it taught
+    before, nothing if it taught nothing.  Called in the decision's transaction.
     """
-    label = LABELS.get(comment.status) if not comment.staff and comment.text else None
     lesson = db.session.get(SpamLesson, comment.id)
+    if lesson is not None and lesson.before_status == comment.status:
+        label, previous = lesson.before_label, (None, None)
+    else:
+        label = LABELS.get(comment.status) if not comment.staff and comment.text else None
+        previous = (before, lesson.label if lesson is not None else None)
     if lesson is not None and lesson.label == label:
+        lesson.before_status, lesson.before_label = previous
         return
     changes: dict[str, list[int]] = {}
     if lesson is not None:
         _delta(lesson.features, lesson.label, -1, changes)
         db.session.delete(lesson)
+        db.session.flush()
     if label is not None:
         found = sorted(features_of(comment))
         _delta(found, label, +1, changes)
-        db.session.add(SpamLesson(comment_id=comment.id, site_id=comment.site_id, label=label, features=found))
+        db.session.add(SpamLesson(comment_id=comment.id, site_id=comment.site_id, label=label, features=found,
+                                  before_status=previous[0], before_label=previous[1]))
     _add(comment.site_id, changes)
     db.session.flush()
 
