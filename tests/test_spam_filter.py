@@ -335,3 +335,24 @@ def test_undoing_a_change_of_mind_restores_the_first_lesson(app, auto_site):
     decide(app, comment_id, "spam")
     decide(app, comment_id, "approved")
     assert counts(app, auto_site)[""] == (0, 1)
+
+
+def test_reasons_name_the_strongest_spam_clues_in_order():
+    clues = [model.Clue("link:spam.example", 0.99, 4, 0), model.Clue("phone", 0.97, 3, 0),
+             model.Clue("w:regex", 0.02, 0, 9), model.Clue("w:printer", 0.95, 5, 0),
+             model.Clue("w:support", 0.94, 5, 0), model.Clue("topic:none", 0.9, 8, 1),
+             model.Clue("shouting", 0.85, 2, 0)]
+    found = spam.filter.reasons(clues, {"link:spam.example": (4, 0)})
+    assert found == [{"code": "link_domain", "domain": "spam.example", "spam": 4}, {"code": "phone"},
+                     {"code": "words", "words": ["printer", "support"]}]
+
+
+def test_verdicts_follow_the_thresholds():
+    assert [spam.filter.verdict_of(s) for s in (0.0, spam.HOLD_AT - 0.01, spam.HOLD_AT, spam.SPAM_AT, 1.0)] == \
+        ["publish", "publish", "hold", "spam", "spam"]
+
+
+def test_decisions_are_counted_for_metrics(client, auto_site):
+    before = spam.decisions().get("publish", 0)
+    post(client, auto_site, GENUINE)
+    assert spam.decisions()["publish"] == before + 1

@@ -162,7 +162,7 @@ def _reason(feature: str, own: dict[str, tuple[int, int]]) -> dict | None:
         return {"code": "links"}
     if family == "web":
         return {"code": "website_domain", "domain": value, "spam": own.get(feature, (0, 0))[0]}
-    if family in ("website", "website:first-comment"):
+    if family == "website":
         return {"code": "website_first" if value == "first-comment" else "website"}
     if family in ("a", "name"):
         return {"code": "name"}
