@@ -443,16 +443,26 @@ def stats_csv():
 # ------------------------------------------------------------------ one-click links
 
 
+def _acting() -> bool:
+    """Whether an emailed link's request may act: a POST only.
+
+    Flask answers HEAD on every GET route (and Flask-WTF checks no CSRF token
+    on it); link checkers and mail scanners send HEAD as well as GET, so
+    anything but a POST only shows the page.
+    """
+    return request.method == "POST"
+
+
 @bp.route("/link/<token>", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def one_click(token: str):
-    """A moderation link from an email: GET confirms, POST acts, once."""
+    """A moderation link from an email: the page asks, only its form's POST acts, once."""
     link = links.read(token, "moderate")
     comment = db.session.get(Comment, link.comment_id)
     if comment is None:
         raise links.LinkError(404, "invalid")
     moderator = _link_moderator(link, comment)
-    if request.method == "GET":
+    if not _acting():
         return render_template("moderation/link_confirm.html", link=link, comment=comment, form=CsrfForm())
     if comment.status != "pending":
         return _error_page(409, _("This comment was already decided: it is %(status)s now.",
@@ -474,7 +484,7 @@ def _link_moderator(link: links.Link, comment: Comment) -> Moderator | None:
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def confirm_replies(token: str):
-    """Start the reply notifications a reader asked for: GET asks, POST acts.
+    """Start the reply notifications a reader asked for: the page asks, POST acts.
 
     Exempt from CSRF like unsubscribing: the signed link is the credential,
     and only its button acts, because mail scanners open links.
@@ -483,7 +493,7 @@ def confirm_replies(token: str):
     comment = db.session.get(Comment, link.comment_id)
     if comment is None or not comment.notify:
         raise links.LinkError(410, "withdrawn", "confirm")
-    if request.method == "GET":
+    if not _acting():
         return render_template("moderation/confirm_replies.html", comment=comment, done=False)
     subscriptions.confirm(comment)
     db.session.commit()
@@ -493,12 +503,12 @@ def confirm_replies(token: str):
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str):
-    """Stop reply notifications: GET confirms, POST (also RFC 8058 one-click) acts."""
+    """Stop reply notifications: the page asks, POST (also RFC 8058 one-click) acts."""
     link = links.read(token, "unsubscribe")
     comment = db.session.get(Comment, link.comment_id)
     if comment is None:
         raise links.LinkError(404, "invalid")
-    if request.method == "GET":
+    if not _acting():
         return render_template("moderation/unsubscribe.html", comment=comment, done=False)
     stopped = notify.unsubscribe(comment)
     db.session.commit()
