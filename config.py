@@ -38,6 +38,13 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from exc
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value <= 0:
+        raise RuntimeError(f"{PREFIX}{name} must be more than 0, not {value}")
+    return value
+
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
@@ -144,6 +151,9 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_SMTP_URL": _env("SMTP_URL"),
         "CAUSERIE_MAIL_FROM": _env("MAIL_FROM", "causerie@localhost"),
         "CAUSERIE_IP_RETENTION_DAYS": _env_int("IP_RETENTION_DAYS", 30),
+        # A moderator's session ends this many seconds after signing in (on
+        # the server too, see service.auth), however often it is used.
+        "PERMANENT_SESSION_LIFETIME": _env_positive_int("SESSION_LIFETIME", 12 * 3600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),

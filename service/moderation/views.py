@@ -24,7 +24,7 @@ from ..models import Comment, Moderator, Site
 from ..security import csrf
 from . import bp, queue
 from .labels import status_label
-from .forms import BanForm, CsrfForm, LoginForm, SettingsForm, TextForm
+from .forms import BanForm, CsrfForm, LoginForm, PasswordForm, SettingsForm, TextForm
 
 MAX_BULK = 200
 
@@ -152,6 +152,32 @@ def logout():
     auth.logout()
     flash(_("You are signed out."), "success")
     return redirect(url_for(".login"), code=303)
+
+
+# ------------------------------------------------------------------ own account
+
+
+def _password_change_key() -> str:
+    return f"password-change:{_me().id}"
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@auth.login_required
+@limiter.limit(_account_limit, methods=["POST"], key_func=_password_change_key, deduct_when=_failed)
+def account():
+    """The signed-in moderator's own account: change their password."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        if auth.change_own_password(_me(), form.current.data, form.new.data):
+            db.session.commit()
+            flash(_("Your password is changed. Your other sessions are signed out."), "success")
+            return redirect(url_for(".account"), code=303)
+        form.current.errors.append(_("This is not your current password."))
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("moderation/account.html", form=form), status
 
 
 # ------------------------------------------------------------------ the queue
