@@ -11,7 +11,9 @@ from tests.access_table import csrf_token
 from tests.moderation_helpers import PASSWORD, add_moderator
 
 
-def login(client, email="mod@example.org", password=PASSWORD, **extra):
+def login(client, email="mod@example.org", password=PASSWORD, environ_base=None, **extra):
+    if environ_base:
+        client.environ_base.update(environ_base)
     return client.post("/moderate/login", data={"email": email, "password": password,
                                                 "csrf_token": csrf_token(client), **extra})
 
@@ -87,13 +89,38 @@ class TestRateLimits:
     def app_settings(self):
         return {"CAUSERIE_RATELIMIT_LOGIN": "3/minute", "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": "2/minute"}
 
-    def test_failed_sign_ins_to_one_account_are_limited(self, app, account):
+    def test_failures_from_many_addresses_never_lock_the_owner_out(self, app, account):
         for n in range(2):
             client = app.test_client()
             assert login(client, password="bad", environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code == 401
+        assert login(app.test_client(), environ_base={"REMOTE_ADDR": "192.0.2.99"}).status_code == 303
+
+    def test_an_account_under_attack_gives_each_address_two_tries(self, app, account):
+        for n in range(2):
+            login(app.test_client(), password="bad", environ_base={"REMOTE_ADDR": f"192.0.2.{n}"})
         client = app.test_client()
-        response = login(client, environ_base={"REMOTE_ADDR": "192.0.2.99"})
-        assert response.status_code == 429 and response.headers["Retry-After"]
+        address = {"REMOTE_ADDR": "192.0.2.50"}
+        assert [login(client, password="bad", environ_base=address).status_code for _ in range(2)] == [401, 401]
+        response = login(client, environ_base=address)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+        assert "Too many failed sign-ins to this account from this address" in response.get_data(as_text=True)
+
+    def test_a_browser_that_signed_in_before_is_not_slowed_by_an_attack_on_its_account(self, app, account):
+        owner = app.test_client()
+        assert login(owner, environ_base={"REMOTE_ADDR": "192.0.2.77"}).status_code == 303
+        owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")})
+        for n in range(4):
+            login(app.test_client(), password="bad", environ_base={"REMOTE_ADDR": f"192.0.2.{n}"})
+        assert login(owner, password="typo", environ_base={"REMOTE_ADDR": "192.0.2.77"}).status_code == 401
+        assert login(owner, environ_base={"REMOTE_ADDR": "192.0.2.77"}).status_code == 303
+
+    def test_a_known_browser_is_limited_on_its_own_failures(self, app, account):
+        owner = app.test_client()
+        login(owner, environ_base={"REMOTE_ADDR": "192.0.2.77"})
+        owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")})
+        for n in range(2):
+            assert login(owner, password="bad", environ_base={"REMOTE_ADDR": f"192.0.2.{n + 80}"}).status_code == 401
+        assert login(owner, environ_base={"REMOTE_ADDR": "192.0.2.90"}).status_code == 429
 
     def test_failed_sign_ins_from_one_address_are_limited(self, app, client, account):
         for n in range(3):

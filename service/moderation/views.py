@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, links, notify, security, stats, subscriptions
+from .. import actions, auth, links, login_limits, notify, security, stats, subscriptions
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
@@ -112,38 +112,43 @@ def _login_limit() -> str:
     return current_app.config["CAUSERIE_RATELIMIT_LOGIN"]
 
 
-def _account_limit() -> str:
-    return current_app.config.get("CAUSERIE_RATELIMIT_LOGIN_ACCOUNT") or _login_limit()
-
-
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
 def _failed(response) -> bool:
     return response.status_code != 303
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=client_address, deduct_when=_failed)
-@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login():
-    """Sign in with email and password."""
+    """Sign in with email and password (failures are limited, see login_limits)."""
     form = LoginForm()
     next_url = auth.safe_next(request.values.get("next"))
     if auth.current_moderator() is not None and request.method == "GET":
         return redirect(next_url or url_for(".queue_view"), code=303)
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
-        moderator = auth.authenticate(form.email.data, form.password.data)
+        attempt = login_limits.Attempt(form.email.data)
+        wait = attempt.wait()
+        moderator = auth.authenticate(form.email.data, form.password.data) if wait is None else None
         if moderator is not None:
             auth.login(moderator)
-            return redirect(next_url or url_for(".queue_view"), code=303)
-        form.password.errors.append(_("That email and password do not match an account."))
-        status = 401
+            response = redirect(next_url or url_for(".queue_view"), code=303)
+            login_limits.remember_browser(response, moderator.email)
+            return response
+        if wait is None:
+            attempt.failed()
+            form.password.errors.append(_("That email and password do not match an account."))
+            status = 401
+        else:
+            minutes = -(-wait // 60)
+            form.password.errors.append(ngettext(
+                "Too many failed sign-ins to this account from this address. Try again in %(num)d minute, "
+                "or from a browser you signed in with before.",
+                "Too many failed sign-ins to this account from this address. Try again in %(num)d minutes, "
+                "or from a browser you signed in with before.", minutes))
+            status, headers = 429, {"Retry-After": str(wait)}
     elif request.method == "POST":
         status = 400
-    return render_template("moderation/login.html", form=form, next=next_url), status
+    return render_template("moderation/login.html", form=form, next=next_url), status, headers
 
 
 @bp.post("/logout")
@@ -163,7 +168,7 @@ def _password_change_key() -> str:
 
 @bp.route("/account", methods=["GET", "POST"])
 @auth.login_required
-@limiter.limit(_account_limit, methods=["POST"], key_func=_password_change_key, deduct_when=_failed)
+@limiter.limit(login_limits.account_limit, methods=["POST"], key_func=_password_change_key, deduct_when=_failed)
 def account():
     """The signed-in moderator's own account: change their password."""
     form = PasswordForm()
