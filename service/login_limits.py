@@ -27,7 +27,9 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
+from . import auth
 from .extensions import client_address, limiter
+from .models import Moderator
 
 UNDER_ATTACK = "2/hour"
 KNOWN_BROWSER_COOKIE = "causerie_known_browser"
@@ -101,6 +103,20 @@ class Attempt:
         """Count this attempt's wrong password."""
         for item, key in self._counted:
             limiter.limiter.hit(item, *key)
+
+
+def check(email: str, password: str) -> tuple[Moderator | None, int | None]:
+    """Check a sign-in within the limits: ``(moderator, None)`` when it is
+    right, ``(None, None)`` when it is wrong (and counted), ``(None, seconds)``
+    when it is refused unchecked and may be tried again after that long."""
+    attempt = Attempt(email)
+    wait = attempt.wait()
+    if wait is not None:
+        return None, wait
+    moderator = auth.authenticate(email, password)
+    if moderator is None:
+        attempt.failed()
+    return moderator, None
 
 
 def _seconds_left(item: RateLimitItem, key: tuple[str, ...]) -> int:

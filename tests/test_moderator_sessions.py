@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import config
 from service.extensions import db
 from service.models import ModerationEvent, Moderator, ModeratorSession
-from tests.access_table import csrf_token, is_login_redirect, sign_in
+from tests.access_table import is_login_redirect, sign_in
 from tests.moderation_helpers import PASSWORD, Session, add_comment, add_moderator
 
 NEW_PASSWORD = "a brand new passphrase"

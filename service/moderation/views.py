@@ -126,29 +126,29 @@ def login():
         return redirect(next_url or url_for(".queue_view"), code=303)
     status, headers = 200, {}
     if form.validate_on_submit():
-        attempt = login_limits.Attempt(form.email.data)
-        wait = attempt.wait()
-        moderator = auth.authenticate(form.email.data, form.password.data) if wait is None else None
+        moderator, wait = login_limits.check(form.email.data, form.password.data)
         if moderator is not None:
             auth.login(moderator)
             response = redirect(next_url or url_for(".queue_view"), code=303)
             login_limits.remember_browser(response, moderator.email)
             return response
         if wait is None:
-            attempt.failed()
             form.password.errors.append(_("That email and password do not match an account."))
             status = 401
         else:
-            minutes = -(-wait // 60)
-            form.password.errors.append(ngettext(
-                "Too many failed sign-ins to this account from this address. Try again in %(num)d minute, "
-                "or from a browser you signed in with before.",
-                "Too many failed sign-ins to this account from this address. Try again in %(num)d minutes, "
-                "or from a browser you signed in with before.", minutes))
+            form.password.errors.append(_too_many_failures(wait))
             status, headers = 429, {"Retry-After": str(wait)}
     elif request.method == "POST":
         status = 400
     return render_template("moderation/login.html", form=form, next=next_url), status, headers
+
+
+def _too_many_failures(wait: int) -> str:
+    minutes = -(-wait // 60)
+    return ngettext("Too many failed sign-ins to this account from this address. Try again in %(num)d minute, "
+                    "or from a browser you signed in with before.",
+                    "Too many failed sign-ins to this account from this address. Try again in %(num)d minutes, "
+                    "or from a browser you signed in with before.", minutes)
 
 
 @bp.post("/logout")
