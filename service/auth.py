@@ -100,6 +100,14 @@ def end_sessions(moderator: Moderator, keep_current: bool = False) -> int:
     return db.session.execute(query).rowcount
 
 
+def other_sessions(moderator: Moderator) -> int:
+    """How many unexpired sessions ``moderator`` has besides this browser's."""
+    return db.session.scalar(
+        sa.select(sa.func.count(ModeratorSession.id))
+        .where(ModeratorSession.moderator_id == moderator.id, ModeratorSession.expires_at > utcnow(),
+               ModeratorSession.id != (_current_session_id() or "")))
+
+
 def set_password(moderator: Moderator, password: str, keep_current: bool = False) -> int:
     """Give ``moderator`` a new password and end their sessions (but this
     browser's, if ``keep_current``); returns how many ended.  The caller commits."""

@@ -192,3 +192,17 @@ def test_a_password_change_without_csrf_token_is_refused(app, account):
                                                               "confirm": NEW_PASSWORD})
     assert response.status_code == 400
     assert sign_in(app.test_client(), "mod@example.org", PASSWORD).status_code == 303
+
+
+def test_the_account_page_counts_the_other_sessions(app, account):
+    here = browser(app)
+    browser(app), browser(app)
+    assert "You are also signed in on 2 other browsers or devices." in here.get("/moderate/account").get_data(True)
+
+
+def test_signing_out_everywhere_else_keeps_this_session_only(app, account):
+    here, phone, laptop = browser(app), browser(app), browser(app)
+    response = here.post("/moderate/account/sessions", follow_redirects=True)
+    assert "2 other sessions signed out." in response.get_data(as_text=True)
+    assert signed_in(here) and not signed_in(phone) and not signed_in(laptop)
+    assert "You are signed in on this browser only." in here.get("/moderate/account").get_data(True)

@@ -182,7 +182,18 @@ def account():
         status = 400
     elif request.method == "POST":
         status = 400
-    return render_template("moderation/account.html", form=form), status
+    return render_template("moderation/account.html", form=form, others=auth.other_sessions(_me()),
+                           sessions_form=CsrfForm()), status
+
+
+@bp.post("/account/sessions")
+@auth.login_required
+def end_other_sessions():
+    """Sign the moderator out of every other browser (a lost phone, a shared computer)."""
+    ended = auth.end_sessions(_me(), keep_current=True)
+    db.session.commit()
+    return _done(ngettext("%(num)d other session signed out.", "%(num)d other sessions signed out.", ended),
+                 default=url_for(".account"))
 
 
 # ------------------------------------------------------------------ the queue
