@@ -182,8 +182,7 @@ def account():
         status = 400
     elif request.method == "POST":
         status = 400
-    return render_template("moderation/account.html", form=form, others=auth.other_sessions(_me()),
-                           sessions_form=CsrfForm()), status
+    return render_template("moderation/account.html", form=form, others=auth.other_sessions(_me())), status
 
 
 @bp.post("/account/sessions")
