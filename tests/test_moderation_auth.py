@@ -161,3 +161,22 @@ def test_session_cookie_is_secure_over_https(app, account):
                            headers={"Referer": "https://localhost/moderate/login"},
                            data={"email": "mod@example.org", "password": PASSWORD, "csrf_token": token})
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+class TestKnownBrowsers:
+    @pytest.fixture
+    def app_settings(self):
+        return {"CAUSERIE_RATELIMIT_LOGIN": "10/minute", "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": "3/minute"}
+
+    def test_a_browser_known_to_one_account_is_a_stranger_to_another(self, app, account):
+        add_moderator(app, "other@example.org", sites=["blog"])
+        owner = app.test_client()
+        assert login(owner).status_code == 303
+        owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")})
+        for n in range(3):
+            client = app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"192.0.2.{n}"
+            assert login(client, email="other@example.org", password="bad").status_code == 401
+        # Known to mod@ only: on other@, under attack, it gets a stranger's two guesses.
+        codes = [login(owner, email="other@example.org", password="bad").status_code for _ in range(2)]
+        assert codes + [login(owner, email="other@example.org").status_code] == [401, 401, 429]
