@@ -76,6 +76,23 @@ def test_held_comment_emails_each_notification_address(app, client, smtp, held_s
     assert set(link_paths(body)) == {"approve", "reject", "spam"}
 
 
+def test_line_separators_in_a_name_or_page_title_do_not_stop_the_email(app, client, smtp, held_site):
+    Reader(client, "blog").post(text="Look", author="Lou\u2028Bcc: x@evil.example", title="A\u2029page\u2028title")
+    assert run(app).sent == 2
+    subject = smtp.mailbox.to("desk@example.org")[0]["Subject"]
+    assert "Lou Bcc: x@evil.example" in subject and "A page title" in subject
+    assert not any(ch in subject for ch in "\u2028\u2029\r\n")
+
+
+@pytest.mark.parametrize("value", ["a\u2028b", "a\u2029b", "a\x85b", "a\r\nb", "a\x0bb", "a\x1cb", "a\tb"])
+def test_every_header_value_is_folded_onto_one_line(app, value):
+    from service import mailer
+
+    with app.app_context():
+        message = mailer.build("to@example.org", value, "body", {"List-Id": value})
+    assert message["Subject"] == message["List-Id"] == "a b"
+
+
 def test_a_french_sites_held_comment_email_is_in_french(app, client, smtp, held_site):
     set_site(app, language="fr", name="Le blog")
     Reader(client, "blog").post(text="Merci pour l’article", author="Lou")
