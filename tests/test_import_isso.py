@@ -202,6 +202,14 @@ def test_isso_file_with_an_extra_table_or_view_is_refused(app, site, isso_db):
     assert counts(app) == (0, 0)
 
 
+def test_isso_file_analyzed_by_sqlite_is_still_read(app, site, isso_db):
+    with sqlite3.connect(isso_db) as connection:
+        connection.execute("ANALYZE")
+    connection.close()
+    assert cli(app, "import", "isso", isso_db, "--site", site).exit_code == 0
+    assert counts(app) == (2, 6)
+
+
 def test_isso_file_with_a_computed_column_is_refused(app, site, tmp_path):
     path = hostile_isso(tmp_path, """
         CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256), title VARCHAR(256));

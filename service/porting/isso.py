@@ -114,7 +114,9 @@ def _check_schema(connection: sqlite3.Connection) -> dict[str, set[str]]:
                 f"{', '.join(sorted(needed - columns[table]))}."
             )
     for kind, name, table, sql in connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"):
-        if kind == "table" and name in TABLES and str(sql).upper().startswith("CREATE TABLE"):
+        # SQLite's own tables (sqlite_stat1 after an ANALYZE, sqlite_sequence) are plain data too.
+        if kind == "table" and (name in TABLES or str(name).startswith("sqlite_")) and str(sql).upper().startswith(
+                "CREATE TABLE"):
             continue
         if kind in ("index", "trigger") and table in TABLES:
             continue
