@@ -55,12 +55,15 @@ class _Found:
         self._start, self._end, self._text = start, end, text[start:end]
 
     def start(self) -> int:
+        """Where the link begins in the text."""
         return self._start
 
     def end(self) -> int:
+        """Where the link ends in the text."""
         return self._end
 
     def group(self, _index: int = 0) -> str:
+        """The link as written."""
         return self._text
 
 
