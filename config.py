@@ -154,6 +154,7 @@ def load(instance_path: str | os.PathLike) -> dict:
         # A moderator's session ends this many seconds after signing in (on
         # the server too, see service.auth), however often it is used.
         "PERMANENT_SESSION_LIFETIME": _env_positive_int("SESSION_LIFETIME", 12 * 3600),
+        "CAUSERIE_WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),

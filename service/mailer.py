@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import unicodedata
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from itertools import groupby
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
@@ -30,16 +32,29 @@ def build(to: str, subject: str, body: str, headers: dict | None = None) -> Emai
     """A plain-text message from the service's sender address."""
     message = EmailMessage()
     sender = current_app.config["CAUSERIE_MAIL_FROM"]
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
+    message["From"] = header_value(sender)
+    message["To"] = header_value(to)
+    message["Subject"] = header_value(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "causerie.local")
     message["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
-        message[name] = value
+        message[name] = header_value(value)
     message.set_content(body)
     return message
+
+
+# Characters that break a header line (str.splitlines splits on all of them,
+# and the email package refuses them): controls, and Unicode's line and
+# paragraph separators, which a reader can put in a name or a page title.
+_LINE_BREAKING = ("Cc", "Zl", "Zp")
+
+
+def header_value(value: str) -> str:
+    """``value`` on one line: every control character and line or paragraph
+    separator becomes a space (a run of them, one)."""
+    runs = groupby(str(value), key=lambda ch: unicodedata.category(ch) in _LINE_BREAKING)
+    return "".join(" " if breaking else "".join(chars) for breaking, chars in runs).strip()
 
 
 def send(message: EmailMessage) -> None:
