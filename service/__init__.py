@@ -9,9 +9,7 @@ from __future__ import annotations
 import click
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import config
-
-from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
+from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, settings, widget
 from .application import Causerie
 from .extensions import bind_reads, db, init_migrations, limiter, limiter_settings
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
@@ -22,7 +20,7 @@ BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
 def create_app(overrides: dict | None = None) -> Causerie:
     """Build a configured Causerie application."""
     app = Causerie(__name__, instance_relative_config=True)
-    app.config.from_mapping(config.load(app.instance_path))
+    app.config.from_mapping(settings.load(app.instance_path))
     if overrides:
         app.config.update(overrides)
 

@@ -1,14 +1,14 @@
 """The Flask extensions, created unbound so every module can import them."""
 
 from functools import wraps
-from pathlib import Path
-
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+
+from .files import migrations_dir
 
 # Stable constraint names keep Alembic migrations portable across databases.
 NAMING = {
@@ -20,7 +20,6 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 # The engine of the public read path (thread reads, counts), beside the
 # session's.  Its connections run in autocommit: a read is one statement, so
@@ -77,7 +76,7 @@ def init_migrations(app) -> None:
     if "migrate" not in app.extensions:
         from flask_migrate import Migrate  # noqa: PLC0415 - deliberately lazy, see above
 
-        Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+        Migrate(app, db, directory=str(migrations_dir()), render_as_batch=True)
 
 
 def client_address() -> str:
