@@ -19,6 +19,7 @@ from .i18n import LANGUAGES
 from .demo import seed_demo
 from .models import MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
+from .server import run_command
 from .worker import worker_command
 
 
@@ -124,7 +125,10 @@ def moderators_add(email, site_keys, admin, name, password_stdin):
 def demo_command():
     """Create the demo site and a sample discussion (idempotent)."""
     site = seed_demo()
-    click.echo(f"Demo site {site.key!r} ready: open {current_app.config['CAUSERIE_PUBLIC_URL']}/demo")
+    public = current_app.config["CAUSERIE_PUBLIC_URL"]
+    click.echo(f"Demo site {site.key!r} ready: open {public}/demo")
+    click.echo(f"Comments wait in its moderation queue, {public}/moderate/ ; to sign in, first create an account:")
+    click.echo("  causerie moderators add you@example.org --admin")
 
 
 COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, *PORTING_COMMANDS)
@@ -143,3 +147,5 @@ def _factory():
 
 
 main = FlaskGroup(create_app=_factory, help="Causerie, the self-hosted comment service.")
+# gunicorn rather than Flask's development server (``causerie run --debug`` for that).
+main.add_command(run_command)

@@ -66,6 +66,17 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def log_format() -> str:
+    """``CAUSERIE_LOG_FORMAT``: ``text`` (the default) or ``json``."""
+    value = (_env("LOG_FORMAT") or "text").lower()
+    if value not in LOG_FORMATS:
+        raise RuntimeError(f"{PREFIX}LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return value
+
+
 def load(instance_path: str | os.PathLike) -> dict:
     """Build the Flask configuration mapping from the environment."""
     instance = Path(instance_path)
@@ -101,6 +112,8 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_SMTP_URL": _env("SMTP_URL"),
         "CAUSERIE_MAIL_FROM": _env("MAIL_FROM", "causerie@localhost"),
         "CAUSERIE_IP_RETENTION_DAYS": _env_int("IP_RETENTION_DAYS", 30),
+        "CAUSERIE_METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "CAUSERIE_LOG_FORMAT": log_format(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
