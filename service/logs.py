@@ -60,10 +60,11 @@ def handler() -> logging.Handler:
     return stream
 
 
-def gunicorn_config() -> dict | None:
-    """gunicorn's ``logconfig_dict``: its messages as JSON lines too, in JSON mode."""
+def gunicorn_config() -> dict:
+    """gunicorn's ``logconfig_dict``: its messages as JSON lines too, in JSON
+    mode (empty, gunicorn's own default, in text mode)."""
     if not json_enabled():
-        return None
+        return {}
     return {
         "version": 1,
         "disable_existing_loggers": False,
