@@ -17,6 +17,7 @@ from . import urls
 from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
+from .doctor import doctor_command
 from .models import MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
@@ -131,7 +132,8 @@ def demo_command():
     click.echo("  causerie moderators add you@example.org --admin")
 
 
-COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, *PORTING_COMMANDS)
+COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, doctor_command,
+            *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,6 +46,17 @@ def build(to: str, subject: str, body: str, headers: dict | None = None) -> Emai
 
 def send(message: EmailMessage) -> None:
     """Deliver ``message`` now; raise :class:`MailError` if the server cannot take it."""
+    with connect() as server:
+        try:
+            server.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+@contextmanager
+def connect() -> Iterator[smtplib.SMTP]:
+    """An SMTP connection, secured and signed in as ``CAUSERIE_SMTP_URL`` says;
+    :class:`MailError` if that fails.  (``causerie doctor`` checks with it.)"""
     url = current_app.config.get("CAUSERIE_SMTP_URL")
     if not url:
         raise MailError("CAUSERIE_SMTP_URL is not set")
@@ -63,6 +76,6 @@ def send(message: EmailMessage) -> None:
                 server.starttls(context=ssl.create_default_context())
             if parts.username:
                 server.login(unquote(parts.username), unquote(parts.password or ""))
-            server.send_message(message)
+            yield server
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
