@@ -23,7 +23,7 @@ def create_app(overrides: dict | None = None, command_line: bool | None = None) 
     ``command_line``: whether it serves a command (which may need Alembic);
     by default, whether it is built inside one.
     """
-    app = Causerie(__name__, instance_relative_config=True)
+    app = Causerie(__name__, instance_relative_config=True, instance_path=settings.instance_path())
     app.config.from_mapping(settings.load(app.instance_path))
     if overrides:
         app.config.update(overrides)

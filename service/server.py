@@ -20,14 +20,14 @@ from flask import Flask
 from flask.cli import ScriptInfo, pass_script_info
 from gunicorn.app.base import BaseApplication
 
-from . import logs
+from . import logs, settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def instance_path() -> Path:
     """The instance folder the app will use (as Flask finds it for this package)."""
-    return Path(Flask(__package__, instance_relative_config=True).instance_path)
+    return Path(settings.instance_path() or Flask(__package__, instance_relative_config=True).instance_path)
 
 
 def prepare_metrics(folder: Path | None = None) -> Path | None:
@@ -38,7 +38,7 @@ def prepare_metrics(folder: Path | None = None) -> Path | None:
     ``metrics`` in the instance folder), and a scrape adds them all up;
     counts of an earlier run are cleared, as a restarted process would.
     """
-    if not os.environ.get("CAUSERIE_METRICS_TOKEN", "").strip():
+    if not settings.metrics_token():
         return None
     folder = Path(os.environ.get(MULTIPROC_ENV) or folder or instance_path() / "metrics")
     folder.mkdir(parents=True, exist_ok=True)

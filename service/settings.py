@@ -66,6 +66,18 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+def instance_path() -> str | None:
+    """``CAUSERIE_INSTANCE_PATH``: the instance folder, when not Flask's default
+    (``instance/`` in a source tree, ``<environment>/var/causerie-instance`` installed)."""
+    value = _env("INSTANCE_PATH")
+    return str(Path(value).resolve()) if value else None
+
+
+def metrics_token() -> str | None:
+    """``CAUSERIE_METRICS_TOKEN``: what a Prometheus scrape must send; unset, no /metrics."""
+    return _env("METRICS_TOKEN")
+
+
 LOG_FORMATS = ("text", "json")
 
 
@@ -112,7 +124,7 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_SMTP_URL": _env("SMTP_URL"),
         "CAUSERIE_MAIL_FROM": _env("MAIL_FROM", "causerie@localhost"),
         "CAUSERIE_IP_RETENTION_DAYS": _env_int("IP_RETENTION_DAYS", 30),
-        "CAUSERIE_METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "CAUSERIE_METRICS_TOKEN": metrics_token(),
         "CAUSERIE_LOG_FORMAT": log_format(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
