@@ -65,6 +65,8 @@ def child_exit(server, worker) -> None:
 
 
 logconfig_dict = logs.gunicorn_config()
+# See Server.load_config (gunicorn before 27 ignores the name).
+control_socket_disable = True
 
 
 class Server(BaseApplication):
@@ -77,9 +79,14 @@ class Server(BaseApplication):
 
     def load_config(self) -> None:
         """Take the settings given to the constructor, and the hooks above."""
-        settings = {"on_starting": on_starting, "child_exit": child_exit, "logconfig_dict": logconfig_dict,
-                    **self.options}
-        for name, value in settings.items():
+        options = {"on_starting": on_starting, "child_exit": child_exit, "logconfig_dict": logconfig_dict,
+                   **self.options}
+        # gunicorn 27's control socket sits at one path in the user's home,
+        # which several instances would share (and systemd's ProtectHome
+        # hides): Causerie does not use it.
+        if "control_socket_disable" in self.cfg.settings:
+            options["control_socket_disable"] = True
+        for name, value in options.items():
             self.cfg.set(name, value)
 
     def load(self):
