@@ -57,7 +57,7 @@ class Metrics:
         own = None if self.shared else self.registry
         if self.shared:
             multiprocess.MultiProcessCollector(self.registry)
-        self.registry.register(_DatabaseCollector(app))
+        self.registry.register(_DatabaseCollector())
         self.requests = Counter("causerie_http_requests", "HTTP requests answered, by URL rule and status.",
                                 ("route", "method", "status"), registry=own)
         self.latency = Histogram("causerie_http_request_duration_seconds", "Time to answer a request, by URL rule.",
@@ -89,7 +89,7 @@ class Metrics:
 class _DatabaseCollector:
     """Gauges counted in the database when Prometheus scrapes, so every worker agrees."""
 
-    def __init__(self, app: Flask):
+    def __init__(self):
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415 - see module docstring
 
         self.family = GaugeMetricFamily

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 
 import pytest
@@ -17,6 +18,16 @@ JSON = {"CAUSERIE_LOG_FORMAT": "json"}
 @pytest.fixture
 def app_settings():
     return JSON
+
+
+@pytest.fixture(autouse=True)
+def restored_logger():
+    """JSON mode takes over the app's logger, which is the process's: give it back."""
+    logger = logging.getLogger("service")
+    saved = logger.handlers[:], logger.propagate, logger.level
+    yield
+    logger.handlers[:], logger.propagate = saved[0], saved[1]
+    logger.setLevel(saved[2])
 
 
 @pytest.fixture
