@@ -4,7 +4,6 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
 from . import doctor_probe
-from .doctor_probe import PROBE_HEADER
 from .extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -26,8 +25,8 @@ def healthz():
         return jsonify({"status": "error", "database": "unreachable", "rate_limits": rate_limits()}), 503
     limits = rate_limits()
     body = {"status": "degraded" if limits == "per process" else "ok", "database": "ok", "rate_limits": limits}
-    if PROBE_HEADER in request.headers:
-        seen = doctor_probe.answer(request.headers[PROBE_HEADER])
+    if doctor_probe.PROBE_HEADER in request.headers:
+        seen = doctor_probe.answer(request.headers[doctor_probe.PROBE_HEADER])
         if seen is not None:
             body["doctor"] = seen
     return jsonify(body)
