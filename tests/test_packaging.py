@@ -61,7 +61,8 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_installs_one_package_with_everything_it_reads(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"causerie", wheel.name.split("-py")[0] + ".dist-info"}
-    for needed in ("causerie/settings.py", "causerie/_widget/causerie.js", "causerie/_widget/causerie.css", "causerie/_widget/i18n/fr.json",
+    for needed in ("causerie/settings.py", "causerie/_widget/causerie.js", "causerie/_widget/causerie.css",
+                   "causerie/_widget/i18n/fr.json",
                    "causerie/_migrations/env.py", "causerie/_migrations/alembic.ini",
                    "causerie/_migrations/script.py.mako", "causerie/templates/demo/article_fr.html",
                    "causerie/translations/fr/LC_MESSAGES/messages.po", "causerie/static/openapi.json"):
