@@ -107,7 +107,8 @@ class Server(BaseApplication):
               help="Seconds a request may take before its worker is restarted.")
 @click.option("--graceful-timeout", default=30, show_default=True, type=click.IntRange(0, 3600),
               help="Seconds given to requests in progress when stopping.")
-@click.option("--debug", is_flag=True, help="Flask's development server, with reloader and debugger (never in production).")
+@click.option("--debug", is_flag=True,
+              help="Flask's development server, with reloader and debugger (never in production).")
 @pass_script_info
 def run_command(info: ScriptInfo, host, port, binds, workers, threads, timeout, graceful_timeout, debug):
     """Serve Causerie with gunicorn (or Flask's development server with --debug)."""
