@@ -101,8 +101,7 @@ def smtp() -> list[Check]:
     if not mailer.configured():
         return [Check(True, "email", "CAUSERIE_SMTP_URL is not set: no email is sent (nor offered to readers)")]
     try:
-        with mailer.connect():
-            pass
+        mailer.connect().close()
     except mailer.MailError as exc:
         return [Check(False, "email", f"the SMTP server refused or did not answer ({exc}): check CAUSERIE_SMTP_URL "
                       "(host, port, user, password, ?starttls=1).")]

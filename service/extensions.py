@@ -1,6 +1,7 @@
 """The Flask extensions, created unbound so every module can import them."""
 
 from functools import wraps
+
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_limiter import Limiter
@@ -20,6 +21,7 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+MIGRATIONS = migrations_dir()
 
 # The engine of the public read path (thread reads, counts), beside the
 # session's.  Its connections run in autocommit: a read is one statement, so
@@ -76,7 +78,7 @@ def init_migrations(app) -> None:
     if "migrate" not in app.extensions:
         from flask_migrate import Migrate  # noqa: PLC0415 - deliberately lazy, see above
 
-        Migrate(app, db, directory=str(migrations_dir()), render_as_batch=True)
+        Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
 
 def client_address() -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -53,10 +51,10 @@ def send(message: EmailMessage) -> None:
             raise MailError(f"{type(exc).__name__}: {exc}") from exc
 
 
-@contextmanager
-def connect() -> Iterator[smtplib.SMTP]:
-    """An SMTP connection, secured and signed in as ``CAUSERIE_SMTP_URL`` says;
-    :class:`MailError` if that fails.  (``causerie doctor`` checks with it.)"""
+def connect() -> smtplib.SMTP:
+    """An SMTP connection, secured and signed in as ``CAUSERIE_SMTP_URL`` says
+    (close it, or use it in a ``with`` block); :class:`MailError` if that fails.
+    ``causerie doctor`` checks the settings with it."""
     url = current_app.config.get("CAUSERIE_SMTP_URL")
     if not url:
         raise MailError("CAUSERIE_SMTP_URL is not set")
@@ -65,17 +63,19 @@ def connect() -> Iterator[smtplib.SMTP]:
         raise MailError(f"unsupported SMTP URL scheme {parts.scheme!r}")
     options = parse_qs(parts.query)
     host = parts.hostname or "localhost"
+    server = None
     try:
         if parts.scheme == "smtps":
             server = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT,
                                       context=ssl.create_default_context())
         else:
             server = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
-        with server:
-            if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
-                server.starttls(context=ssl.create_default_context())
-            if parts.username:
-                server.login(unquote(parts.username), unquote(parts.password or ""))
-            yield server
+        if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+            server.starttls(context=ssl.create_default_context())
+        if parts.username:
+            server.login(unquote(parts.username), unquote(parts.password or ""))
     except (OSError, smtplib.SMTPException) as exc:
+        if server is not None:
+            server.close()
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
+    return server

@@ -20,9 +20,10 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import current_app
 
-from . import hashing, mailer, metrics, urls
+from . import hashing, mailer, urls
 from .errors import APIError
 from .extensions import db
+from .metrics import cache_recorder
 from .models import Comment, Site, Thread
 from .reads import Read, json_text
 
@@ -226,7 +227,7 @@ def _cache(name: str, capacity: int, weigh=lambda value: 1) -> _VersionCache:
     # One cache per application (and so per database), never module-wide.
     cache = current_app.extensions.get(name)
     if cache is None:
-        record = metrics.cache_recorder(name.removeprefix("causerie."))
+        record = cache_recorder(name.removeprefix("causerie."))
         cache = current_app.extensions[name] = _VersionCache(capacity, weigh, record)
     return cache
 

@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from .files import widget_dir
 
+WIDGET_DIR = widget_dir()
 CSS_SLOT = "'__CSS__'"
 I18N_SLOT = "/*I18N*/{en: {n: {}}}"
 SHORT_CACHE = "public, max-age=300"
@@ -38,9 +39,8 @@ class Bundle:
     version: str
 
 
-def build(directory: Path | None = None) -> Bundle:
+def build(directory: Path = WIDGET_DIR) -> Bundle:
     """Assemble, minify and compress the widget from its source files."""
-    directory = directory or widget_dir()
     script = (directory / "causerie.js").read_text("utf-8")
     css = rcssmin.cssmin((directory / "causerie.css").read_text("utf-8"))
     tables = {path.stem: json.loads(path.read_text("utf-8")) for path in sorted((directory / "i18n").glob("*.json"))}

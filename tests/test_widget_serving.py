@@ -9,7 +9,6 @@ import re
 import pytest
 
 from service import widget
-from service.files import widget_dir
 
 BUDGET = 8192
 
@@ -65,7 +64,7 @@ def test_served_widget_fits_the_gzip_budget(client):
 
 def test_widget_sources_fit_the_gzip_budget():
     sources = b"".join(path.read_bytes() for pattern in ("*.js", "*.css")
-                       for path in sorted(widget_dir().glob(pattern)))
+                       for path in sorted(widget.WIDGET_DIR.glob(pattern)))
     assert len(gzip.compress(sources, 9)) <= BUDGET
 
 
@@ -78,7 +77,7 @@ def test_bundle_inlines_css_and_every_language_and_is_deterministic(bundle):
 
 
 def test_every_language_table_has_every_string():
-    tables = {path.stem: json.loads(path.read_text("utf-8")) for path in (widget_dir() / "i18n").glob("*.json")}
+    tables = {path.stem: json.loads(path.read_text("utf-8")) for path in (widget.WIDGET_DIR / "i18n").glob("*.json")}
     assert {"en", "fr"} <= set(tables)
     for lang, table in tables.items():
         assert table.keys() == tables["en"].keys(), lang
@@ -87,7 +86,7 @@ def test_every_language_table_has_every_string():
 
 
 def test_only_the_services_sanitized_html_is_ever_parsed_as_html():
-    source = (widget_dir() / "causerie.js").read_text("utf-8")
+    source = (widget.WIDGET_DIR / "causerie.js").read_text("utf-8")
     assert re.findall(r"innerHTML = ([\w.]+)", source) == ["c.html", "j.comment.html"]
     for forbidden in ("eval(", "new Function", "outerHTML", "insertAdjacentHTML", "document.write", ".style"):
         assert forbidden not in source
