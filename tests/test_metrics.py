@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -10,6 +14,7 @@ from service.extensions import db
 from service.models import Outbox
 from tests.conftest import ORIGIN, add_site
 from tests.moderation_helpers import add_comment
+from tests.servers import ROOT
 
 TOKEN = "scrape-me-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -115,3 +120,11 @@ def test_counting_a_spam_decision_without_metrics_does_nothing(app):
     with app.app_context():
         metrics.count_spam_decision("spam")
     assert metrics.KEY not in app.extensions
+
+
+def test_a_web_worker_without_a_token_does_not_load_prometheus_client(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAUSERIE_")}
+    env.update({"CAUSERIE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "CAUSERIE_SECRET_KEY": "x"})
+    loaded = subprocess.run([sys.executable, "-c", "import sys, wsgi; print(' '.join(sys.modules))"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert "prometheus_client" not in loaded
