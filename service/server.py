@@ -30,7 +30,7 @@ def instance_path() -> Path:
     return Path(settings.instance_path() or Flask(__package__, instance_relative_config=True).instance_path)
 
 
-def prepare_metrics(folder: Path | None = None) -> Path | None:
+def prepare_metrics() -> Path | None:
     """Give prometheus_client's multiprocess mode an empty folder, before any worker starts.
 
     Only with ``CAUSERIE_METRICS_TOKEN`` set.  Every worker writes its
@@ -40,7 +40,7 @@ def prepare_metrics(folder: Path | None = None) -> Path | None:
     """
     if not settings.metrics_token():
         return None
-    folder = Path(os.environ.get(MULTIPROC_ENV) or folder or instance_path() / "metrics")
+    folder = Path(os.environ.get(MULTIPROC_ENV) or instance_path() / "metrics")
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
