@@ -59,6 +59,17 @@ def header_value(value: str) -> str:
 
 def send(message: EmailMessage) -> None:
     """Deliver ``message`` now; raise :class:`MailError` if the server cannot take it."""
+    with connect() as server:
+        try:
+            server.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def connect() -> smtplib.SMTP:
+    """An SMTP connection, secured and signed in as ``CAUSERIE_SMTP_URL`` says
+    (close it, or use it in a ``with`` block); :class:`MailError` if that fails.
+    ``causerie doctor`` checks the settings with it."""
     url = current_app.config.get("CAUSERIE_SMTP_URL")
     if not url:
         raise MailError("CAUSERIE_SMTP_URL is not set")
@@ -67,17 +78,19 @@ def send(message: EmailMessage) -> None:
         raise MailError(f"unsupported SMTP URL scheme {parts.scheme!r}")
     options = parse_qs(parts.query)
     host = parts.hostname or "localhost"
+    server = None
     try:
         if parts.scheme == "smtps":
             server = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT,
                                       context=ssl.create_default_context())
         else:
             server = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
-        with server:
-            if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
-                server.starttls(context=ssl.create_default_context())
-            if parts.username:
-                server.login(unquote(parts.username), unquote(parts.password or ""))
-            server.send_message(message)
+        if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+            server.starttls(context=ssl.create_default_context())
+        if parts.username:
+            server.login(unquote(parts.username), unquote(parts.password or ""))
     except (OSError, smtplib.SMTPException) as exc:
+        if server is not None:
+            server.close()
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
+    return server
