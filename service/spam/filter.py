@@ -12,14 +12,13 @@ reaches :func:`teach`.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
+from ..metrics import count_spam_decision
 from ..models import Comment, SpamCount, SpamLesson, Thread
 from . import model, prior
 
@@ -39,9 +38,6 @@ THREAD_TEXTS = 12  # approved comments of the thread the relevance signal looks 
 MAX_REASONS = 3
 TOTALS = ""  # the feature under which a site's totals are kept
 
-_decisions: Counter = Counter()
-_decisions_lock = threading.Lock()
-
 
 @dataclass
 class Judgement:
@@ -55,17 +51,6 @@ class Judgement:
 def verdict_of(score: float) -> str:
     """publish, hold or spam for a score."""
     return "publish" if score < HOLD_AT else "hold" if score < SPAM_AT else "spam"
-
-
-def decisions() -> dict[str, int]:
-    """How many comments this process judged, by verdict (and ``error``): for metrics."""
-    with _decisions_lock:
-        return dict(_decisions)
-
-
-def _count(key: str) -> None:
-    with _decisions_lock:
-        _decisions[key] += 1
 
 
 # ------------------------------------------------------------------ context
@@ -140,9 +125,9 @@ def judge(site_id: int, *, text: str, author: str = "", website: str | None = No
         judgement = Judgement(round(result.value, 4), verdict_of(result.value), reasons(result.clues, own))
     except Exception:  # noqa: BLE001 - any failure falls back to the site's mode
         log.exception("spam filter: scoring failed for site %s", site_id)
-        _count("error")
+        count_spam_decision("error")
         return None
-    _count(judgement.verdict)
+    count_spam_decision(judgement.verdict)
     return judgement
 
 
