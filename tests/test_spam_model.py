@@ -145,3 +145,11 @@ def test_naughty_strings_score_without_error():
 def test_features_fit_their_column():
     found = model.features("https://" + "a" * 300 + ".example.com " + "b" * 300, author="c" * 300)
     assert max(map(len, found)) <= model.MAX_FEATURE
+
+
+def test_the_page_and_the_commenter_change_only_the_context_features():
+    text, author, website = "Call +1-888-555-0147, see https://x.example.com", "Printer Help", "https://p.example.org"
+    bare = model.features(text, author, website, Context())
+    rich = model.features(text, author, website, Context(title="Регулярные выражения", thread_texts=("call me",),
+                                                          known_commenter=True, has_email=True, is_reply=True))
+    assert (bare ^ rich) - {"reply"} <= model.CONTEXT_FEATURES

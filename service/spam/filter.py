@@ -12,7 +12,7 @@ reaches :func:`teach`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from flask import current_app
@@ -86,17 +86,6 @@ def context(site_id: int, *, thread_id: int | None, title: str | None, url: str 
 # ------------------------------------------------------------------ counts
 
 _count_table = SpamCount.__table__
-_COUNTS = sa.select(_count_table.c.feature, _count_table.c.spam, _count_table.c.ham).where(
-    _count_table.c.site_id == sa.bindparam("site"),
-    _count_table.c.feature.in_(sa.bindparam("features", expanding=True)))
-
-
-def site_counts(site_id: int, found: set[str]) -> dict[str, tuple[int, int]]:
-    """The site's own counts of these features (and of :data:`TOTALS`), in one query."""
-    rows = db.session.connection().execute(_COUNTS, {"site": site_id, "features": sorted(found | {TOTALS})})
-    return {feature: (spam, ham) for feature, spam, ham in rows}
-
-
 def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str, tuple[float, float]], float, float]:
     """The site's counts plus the built-in prior's: (counts, spam total, ham total)."""
     base = prior.load() if current_app.config.get("CAUSERIE_SPAM_PRIOR", True) else prior.NONE
@@ -109,6 +98,40 @@ def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str,
     return counts, spam_total + base.spam_total, ham_total + base.ham_total
 
 
+# What a new comment is judged with, in one round trip: the site's counts of
+# the candidate features, the thread's last approved comments (kind 1) and
+# whether the commenter has an approved comment on the site (kind 2).
+_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved")
+          .order_by(_comment.id.desc()).limit(THREAD_TEXTS).subquery())
+_known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
+                                       _comment.email_hash == sa.bindparam("email_hash"),
+                                       _comment.status == "approved").limit(1).subquery())
+_ZERO = sa.literal_column("0")
+_LOOKUP = sa.union_all(
+    sa.select(_ZERO.label("kind"), sa.cast(_count_table.c.feature, sa.Text).label("value"), _count_table.c.spam,
+              _count_table.c.ham)
+    .where(_count_table.c.site_id == sa.bindparam("site"),
+           _count_table.c.feature.in_(sa.bindparam("features", expanding=True))),
+    sa.select(sa.literal_column("1"), sa.cast(_texts.c.text, sa.Text), _ZERO, _ZERO),
+    sa.select(sa.literal_column("2"), sa.cast(sa.literal_column("''"), sa.Text), _ZERO, _ZERO).select_from(_known),
+)
+
+
+def _lookup(site_id: int, thread_id: int | None, email_hash: str | None, candidates: set[str]):
+    """(thread texts, known commenter, the site's counts of ``candidates``) in one query."""
+    texts, known, own = [], False, {}
+    rows = db.session.connection().execute(_LOOKUP, {
+        "site": site_id, "thread": thread_id, "email_hash": email_hash, "features": sorted(candidates | {TOTALS})})
+    for kind, value, spam, ham in rows:
+        if kind == 0:
+            own[value] = (spam, ham)
+        elif kind == 1:
+            texts.append(value)
+        else:
+            known = True
+    return tuple(texts), known, own
+
+
 def judge(site_id: int, *, text: str, author: str = "", website: str | None = None, email_hash: str | None = None,
           thread_id: int | None = None, title: str | None = None, url: str | None = None,
           is_reply: bool = False) -> Judgement | None:
@@ -117,9 +140,12 @@ def judge(site_id: int, *, text: str, author: str = "", website: str | None = No
     Never raises: the filter must not stand between a reader and the write path.
     """
     try:
-        ctx = context(site_id, thread_id=thread_id, title=title, url=url, email_hash=email_hash, is_reply=is_reply)
-        found = model.features(text, author, website, ctx)
-        own = site_counts(site_id, found)
+        ctx = model.Context(title=title or "", url=url or "", has_email=bool(email_hash), is_reply=is_reply)
+        # The features that depend on the page and the commenter can only take a
+        # few values: asking for all of them saves waiting for the context first.
+        candidates = model.features(text, author, website, ctx) | model.CONTEXT_FEATURES
+        texts, known, own = _lookup(site_id, thread_id, email_hash, candidates)
+        found = model.features(text, author, website, replace(ctx, thread_texts=texts, known_commenter=known))
         counts, spam_total, ham_total = blended(own, found)
         result = model.score(found, counts, spam_total, ham_total)
         judgement = Judgement(round(result.value, 4), verdict_of(result.value), reasons(result.clues, own))

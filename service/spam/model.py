@@ -32,6 +32,12 @@ MIN_STRENGTH = 0.1  # clues closer than this to 0.5 say nothing
 UNKNOWN_PROB = 0.5  # f(w) of a feature never seen
 UNKNOWN_STRENGTH = 0.45  # how many observations the unknown probability is worth
 
+# Every value of the features that depend on the page and the commenter (see
+# features()); the rest depend on the comment alone.
+CONTEXT_FEATURES = frozenset({"topic:none", "topic:some", "topic:high", "topic:short", "topic:unknown",
+                              "commenter:known", "commenter:new", "commenter:anonymous", "script:foreign",
+                              "website:first-comment"})
+
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _URL = re.compile(r"(?:https?://|(?<![/\w.@])www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
 _BARE_DOMAIN = re.compile(r"(?<![/\w.@-])((?:[a-z0-9-]{2,63}\.)+(?:com|net|org|info|biz|io|co|us|in|uk|xyz|online|"
