@@ -215,11 +215,40 @@ def test_a_locked_page_stays_locked_when_it_starts_naming_its_thread(app, reader
     assert reader.read().get_json()["thread"]["count"] == 1
 
 
-def test_a_page_cannot_belong_to_two_thread_keys(reader):
+def test_a_post_naming_another_key_does_not_re_key_a_pages_thread(app, reader):
     reader.post("first", thread="one")
     response = reader.post("second", thread="two")
+    assert response.status_code == 201
+    with app.app_context():
+        assert [t.key for t in db.session.query(Thread)] == ["one"]
+    assert reader.read(thread="one").get_json()["thread"]["count"] == 2
+
+
+def test_a_stranger_naming_a_key_for_a_page_does_not_lock_the_page_out(app, reader):
+    reader.post("before the page named its thread")
+    assert reader.post("claim", thread="attacker-key").status_code == 201
+    response = reader.post("the page names its thread", thread="real-key")
+    assert response.status_code == 201
+    with app.app_context():
+        assert [t.key for t in db.session.query(Thread)] == [None]
+    body = reader.read(thread="real-key").get_json()
+    assert body["thread"]["count"] == 3
+
+
+def test_a_key_held_by_another_page_is_409_and_changes_nothing(app, reader):
+    reader.post("on the first page", url=f"{ORIGIN}/one", thread="one")
+    reader.post("on the second page", url=f"{ORIGIN}/two")
+    with app.app_context():
+        before = [(t.url, t.key, t.version) for t in db.session.query(Thread).order_by(Thread.id)]
+    response = reader.post("claim", url=f"{ORIGIN}/two", thread="one")
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "thread_conflict"
+    with app.app_context():
+        assert [(t.url, t.key, t.version) for t in db.session.query(Thread).order_by(Thread.id)] == before
+        assert db.session.query(Comment).count() == 2
+    assert reader.read(f"{ORIGIN}/one", thread="one").get_json()["thread"]["count"] == 1
+    assert reader.read(f"{ORIGIN}/two").get_json()["thread"]["count"] == 1
+    assert reader.read(f"{ORIGIN}/two", thread="one").status_code == 200
 
 
 def test_title_is_filled_in_by_a_later_post(app, reader):
