@@ -206,7 +206,12 @@ def delete(comment: Comment, origin: str | None) -> None:
 
 
 def report(comment_id: int, origin: str | None, reason: str, client_ip: str | None) -> None:
-    """A reader reports a published comment; enough reports send it back to the queue."""
+    """A reader reports a published comment; enough reports send it back to the queue.
+
+    One voice per address key (an IPv6 reader's /64).  A staff reply stays
+    published whatever the count: its reports wait in the queue's reported
+    view for a moderator.
+    """
     comment = find(comment_id)
     if comment is None or comment.status != "approved":
         raise APIError(404, "comment_not_found", "There is no such comment.")
@@ -222,7 +227,7 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
     open_reports = db.session.scalar(
         sa.select(sa.func.count(Report.id)).where(Report.comment_id == comment.id, Report.resolved.is_(False))
     )
-    if open_reports >= comment.site.report_threshold:
+    if open_reports >= comment.site.report_threshold and not comment.staff:
         comment.status = "pending"
         comment.reasons = sorted(set(comment.reasons or []) | {"reported"})
         audit.record(comment, "reported", from_status="approved", to_status="pending", actor="readers",

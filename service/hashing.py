@@ -13,6 +13,8 @@ import secrets
 
 from flask import current_app
 
+from .extensions import address_key
+
 
 def _key(purpose: str) -> bytes:
     secret = current_app.config["SECRET_KEY"].encode()
@@ -30,8 +32,9 @@ def email_hash(email: str | None) -> str | None:
 
 
 def ip_hash(address: str | None) -> str | None:
-    """The client's address, kept only as a keyed hash (and purged later)."""
-    return keyed("ip", address) if address else None
+    """The client's address key (an IPv6 address's /64, see
+    :func:`~service.extensions.address_key`), kept only as a keyed hash (and purged later)."""
+    return keyed("ip", address_key(address)) if address else None
 
 
 def avatar(email_hash_value: str | None, author: str) -> str:
