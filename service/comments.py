@@ -52,6 +52,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     email_hash = hashing.email_hash(data["email"])
     ip_hash = hashing.ip_hash(client_ip)
     text_hash = hashing.text_fingerprint(data["text"])
+    commenter, commenter_hash = _commenter(site.key, data["commenter"])
     status, verdicts = rules.judge(
         rules.Submission(
             site=site,
@@ -62,6 +63,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
             honeypot=data["hp"],
             seconds_since_load=tickets.age(data["ticket"], site.key),
             min_seconds=current_app.config["CAUSERIE_MIN_SUBMIT_SECONDS"],
+            commenter_hash=commenter_hash,
         )
     )
     if status == "refuse":
@@ -76,6 +78,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         author=data["author"],
         email=data["email"],
         email_hash=email_hash,
+        commenter_hash=commenter_hash,
         website=data["website"],
         text=data["text"],
         html=sanitize.render(data["text"]),
@@ -97,11 +100,21 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     replies = subscriptions.ask(comment, site)
     # Answer from what is in hand: after the commit the site's attributes
     # would be read again from the database.
-    answer = owner_answer(comment, edit_token=token,
-                          editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies)
+    answer = owner_answer(comment, site.key, edit_token=token,
+                          editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies,
+                          commenter=commenter)
     origins = list(site.origins or [])
     db.session.commit()
     return Posted(answer, origins)
+
+
+def _commenter(site_key: str, sent: str | None) -> tuple[str, str]:
+    """The commenter key the browser sent back (or a new one, if it sent
+    none this service signed), and its hash for this site."""
+    if (known := hashing.commenter_key(site_key, sent)) is not None:
+        return sent, known
+    fresh = hashing.new_commenter_key()
+    return fresh, hashing.commenter_key(site_key, fresh)
 
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
@@ -241,7 +254,14 @@ def owner_status(comment: Comment) -> str:
     return OWNER_STATUS[comment.status]
 
 
-def owner_answer(comment: Comment, **extra) -> dict:
-    """The API's answer to the author about their own comment."""
+def owner_answer(comment: Comment, site_key: str, **extra) -> dict:
+    """The API's answer to the author about their own comment.
+
+    A comment not published has no avatar in it: an avatar answered for a
+    held comment would let anyone test which address a guess belongs to.
+    """
     status = owner_status(comment)
-    return {"comment": {**threads.public_comment(comment), "status": status}, "status": status, **extra}
+    shown = threads.public_comment(comment, site_key)
+    if comment.status != "approved":
+        shown["avatar"] = ""
+    return {"comment": {**shown, "status": status}, "status": status, **extra}

@@ -40,6 +40,9 @@ class Submission:
     honeypot: str = ""
     seconds_since_load: float | None = None
     min_seconds: float = 3
+    # The key the author's browser proved (see hashing.commenter_key): what
+    # makes a returning commenter trusted, never the typed email.
+    commenter_hash: str | None = None
 
 
 @dataclass
@@ -138,15 +141,17 @@ def site_mode(sub: Submission) -> Verdict:
     mode = sub.site.mode
     if mode == "post":
         return Verdict("approved", "mode_post")
-    if mode == "first-time" and sub.email_hash and _has_approved(sub):
+    if mode == "first-time" and sub.commenter_hash and _has_approved(sub):
         return Verdict("approved", "trusted_commenter")
     return Verdict("pending", "mode_pre" if mode == "pre" else "first_time")
 
 
 def _has_approved(sub: Submission) -> bool:
+    # Anyone can type an address, so only the commenter key counts.
     return db.session.scalar(
         sa.select(Comment.id)
-        .where(Comment.site_id == sub.site.id, Comment.email_hash == sub.email_hash, Comment.status == "approved")
+        .where(Comment.site_id == sub.site.id, Comment.commenter_hash == sub.commenter_hash,
+               Comment.status == "approved")
         .limit(1)
     ) is not None
 

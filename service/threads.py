@@ -256,8 +256,8 @@ def iso(value) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def public_comment(comment: Comment) -> dict:
-    """The public shape of a comment: never an email or an IP hash."""
+def public_comment(comment: Comment, site_key: str) -> dict:
+    """The public shape of a comment of the site ``site_key``: never an email or an IP hash."""
     if comment.status == "deleted":
         return {
             "id": comment.id, "parent_id": comment.parent_id, "author": "", "website": None,
@@ -269,7 +269,7 @@ def public_comment(comment: Comment) -> dict:
         "parent_id": comment.parent_id,
         "author": comment.author,
         "website": comment.website,
-        "avatar": hashing.avatar(comment.email_hash, comment.author),
+        "avatar": hashing.avatar(site_key, comment.commenter_hash, comment.email_hash, comment.author),
         "html": comment.html,
         "created_at": iso(comment.created_at),
         "edited_at": iso(comment.edited_at),
@@ -333,7 +333,7 @@ def thread_body(ref: ThreadRef) -> bytes:
 # time and leave a worker's memory fragmented long after the body is built.
 _PUBLIC_COMMENTS = sa.select(
     Comment.id, Comment.parent_id, Comment.status, Comment.author, Comment.website, Comment.email_hash,
-    Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
+    Comment.commenter_hash, Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
 ).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_(("approved", "deleted")))
 
 
@@ -351,7 +351,7 @@ def _build(ref: ThreadRef) -> dict:
             "locked": thread.locked, "count": sum(1 for c in ordered if c.status == "approved"),
             "notify": ref.mail,
         },
-        "comments": [public_comment(c) for c in ordered],
+        "comments": [public_comment(c, ref.site_key) for c in ordered],
     }
 
 

@@ -55,11 +55,35 @@ def test_email_and_ip_hash_are_never_served(reader):
     assert "ip_hash" not in raw and "email" not in raw
 
 
-def test_avatar_is_stable_for_the_same_email(reader):
+def test_avatar_is_stable_for_the_same_commenter(reader):
     reader.post("one", email="a@example.org")
     reader.post("two", email="A@Example.org ")
     avatars = {c["avatar"] for c in reader.read().get_json()["comments"]}
     assert len(avatars) == 1
+
+
+def test_a_stranger_typing_an_address_does_not_get_its_owners_avatar(client, site, reader):
+    reader.post("the owner", email="a@example.org")
+    Reader(client, site, ip="192.0.2.66").post("the impostor", email="a@example.org")
+    avatars = {c["avatar"] for c in reader.read().get_json()["comments"]}
+    assert len(avatars) == 2
+
+
+def test_an_address_has_different_avatars_on_two_sites(app, client, site):
+    add_site(app, "other", mode="post")
+    for key in (site, "other"):
+        Reader(client, key).post("hello", email="a@example.org")
+    with app.app_context():  # comments from before commenter keys: the avatar follows the address
+        db.session.query(Comment).update({"commenter_hash": None})
+        db.session.commit()
+    (here,), (there,) = (Reader(client, key).read().get_json()["comments"] for key in (site, "other"))
+    assert here["avatar"] and there["avatar"] and here["avatar"] != there["avatar"]
+
+
+def test_a_held_comment_gets_no_avatar_in_the_post_answer(app, client):
+    held = Reader(client, add_site(app, "held", mode="pre"))
+    answer = held.post("probe", email="guess@example.org").get_json()
+    assert answer["status"] == "pending" and answer["comment"]["avatar"] == ""
 
 
 def test_read_answers_304_to_a_matching_etag(reader):

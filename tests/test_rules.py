@@ -23,23 +23,29 @@ def rule_site(ctx):
     return site
 
 
+# The stored hash of the commenter key Camille's browser keeps.
+CAMILLES_BROWSER = "c" * 64
+
+
 def submission(site, text="Un avis réfléchi sur cet article.", email="camille@example.org", ip="198.51.100.4",
                **kw):
     """A Submission as the write path builds it."""
     kw.setdefault("seconds_since_load", 30.0)
+    kw.setdefault("commenter_hash", CAMILLES_BROWSER)
     return rules.Submission(site=site, text=text, email_hash=hashing.email_hash(email), ip_hash=hashing.ip_hash(ip),
                             text_hash=hashing.text_fingerprint(text), **kw)
 
 
 def stored(site, text="Un avis réfléchi sur cet article.", email="camille@example.org", ip="198.51.100.4",
-           status="approved", age=timedelta(0)):
-    """A comment already on the site."""
+           status="approved", age=timedelta(0), commenter_hash=None):
+    """A comment already on the site, posted from Camille's browser unless told otherwise."""
     thread = db.session.query(Thread).filter_by(site_id=site.id).first()
     if thread is None:
         thread = Thread(site_id=site.id, url=f"{ORIGIN}/post")
         db.session.add(thread)
     comment = Comment(site_id=site.id, thread=thread, text=text, html=text, status=status,
                       email_hash=hashing.email_hash(email), ip_hash=hashing.ip_hash(ip),
+                      commenter_hash=commenter_hash or CAMILLES_BROWSER,
                       text_hash=hashing.text_fingerprint(text), created_at=utcnow() - age)
     db.session.add(comment)
     db.session.commit()
@@ -221,11 +227,15 @@ def test_first_time_mode_does_not_trust_a_rejected_history(rule_site):
     assert rules.site_mode(submission(rule_site)).outcome == "pending"
 
 
-def test_first_time_mode_holds_commenters_without_email(rule_site):
+def test_first_time_mode_holds_commenters_without_a_commenter_key(rule_site):
     stored(rule_site, text="An earlier, approved comment")
-    sub = submission(rule_site)
-    sub.email_hash = None
-    assert rules.site_mode(sub).outcome == "pending"
+    assert rules.site_mode(submission(rule_site, commenter_hash=None)).outcome == "pending"
+
+
+def test_first_time_mode_holds_a_stranger_typing_a_trusted_address(rule_site):
+    stored(rule_site, text="An earlier, approved comment")
+    verdict = rules.site_mode(submission(rule_site, commenter_hash="s" * 64))
+    assert (verdict.outcome, verdict.reason) == ("pending", "first_time")
 
 
 # --- judge

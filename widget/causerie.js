@@ -39,7 +39,7 @@ const avatar = hex => {
  return s;
 };
 
-// Remembered in the host page's localStorage: the reader's name/email and their own comments' edit tokens.
+// Remembered in the host page's localStorage: the reader's name/email, commenter key and own comments' edit tokens.
 const KEY = 'causerie:' + SITE, load = () => {
  let s;
  try { s = JSON.parse(localStorage.getItem(KEY)); } catch (e) { /* storage blocked */ }
@@ -225,7 +225,7 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang, commenter: store.c};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
   if (body.notify && !body.email) miss.email = t.needmail;
@@ -235,6 +235,8 @@ const form = parent => {
   try {
    const [j] = await api('/comments', 'POST', body), c = j.comment, pend = j.status != 'approved';
    store.me = {a: body.author, e: body.email, w: body.website};
+   store.c = j.commenter; // proves this browser wrote earlier comments (trust, reply emails)
+   save('c');
    mine[c.id] = {k: j.edit_token, u: Date.parse(j.editable_until), x: body.text, p: pend, th: TH};
    delete drafts[dk];
    save('me');
