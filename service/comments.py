@@ -64,6 +64,8 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
             seconds_since_load=tickets.age(data["ticket"], site.key),
             min_seconds=current_app.config["CAUSERIE_MIN_SUBMIT_SECONDS"],
             commenter_hash=commenter_hash,
+            author=data["author"],
+            website=data["website"],
         )
     )
     if status == "refuse":
@@ -175,29 +177,48 @@ def _check_editable(comment: Comment) -> datetime:
 
 
 def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
-    """A reader's edit of their own comment, re-rendered and re-checked."""
+    """A reader's edit of their own comment, judged again as a new comment would be.
+
+    The new text, name and website meet every rule a new post meets (but
+    those about the form itself), and the site's mode: on a ``pre`` site,
+    or from a commenter not yet trusted on a ``first-time`` one, a published
+    comment goes back to the queue and the moderators hear of it as of a new
+    held comment.  An edit never publishes a comment that was not already.
+    A comment a moderator edited is theirs to change from then on.
+    """
     threads.require_origin(comment.site.origins or [], origin)
     until = _check_editable(comment)
+    if comment.edited_by_staff:
+        raise APIError(409, "not_editable_moderated",
+                       "A moderator has edited this comment; it can no longer be changed here.")
     if comment.thread.locked:
         raise APIError(403, "thread_locked", "This discussion is closed.")
+    site = comment.site
+    author, website = data.get("author", comment.author), data.get("website", comment.website)
+    text_hash = hashing.text_fingerprint(data["text"])
+    status, verdicts = rules.judge(
+        rules.Submission(site=site, text=data["text"], author=author, website=website,
+                         email_hash=comment.email_hash, ip_hash=comment.ip_hash, text_hash=text_hash,
+                         commenter_hash=comment.commenter_hash, comment_id=comment.id),
+        checks=rules.EDIT_RULES,
+    )
+    if status == "refuse":
+        raise APIError(403, "banned", "You cannot comment on this site.")
     before = comment.status
+    # Held stays held, whatever the edit: the moderators decide.
+    comment.status = max(status, before, key=rules.STRENGTH.__getitem__)
+    sent_back = before == "approved" and comment.status != "approved"
+    comment.reasons = sorted(set(comment.reasons or []) | set(rules.reasons(verdicts))
+                             | ({"edited"} if sent_back else set()))
     comment.text = data["text"]
     comment.html = sanitize.render(data["text"])
-    comment.text_hash = hashing.text_fingerprint(data["text"])
-    comment.author = data.get("author", comment.author)
-    comment.website = data.get("website", comment.website)
+    comment.text_hash = text_hash
+    comment.author, comment.website = author, website
     comment.edited_at = utcnow()
-    # The edit may add what the rules would have held: a published comment
-    # then goes back to the queue rather than staying out with new words.
-    sub = rules.Submission(site=comment.site, text=comment.text, email_hash=comment.email_hash,
-                           ip_hash=comment.ip_hash, text_hash=comment.text_hash)
-    verdicts = [v for rule in (rules.banned_words, rules.suspect_words, rules.too_many_links) if (v := rule(sub))]
-    if verdicts:
-        strongest = max((v.outcome for v in verdicts), key=rules.STRENGTH.__getitem__)
-        if rules.STRENGTH[strongest] > rules.STRENGTH[comment.status]:
-            comment.status = strongest
-        comment.reasons = sorted(set(comment.reasons or []) | set(rules.reasons(verdicts)))
-    audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader")
+    audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader",
+                 detail=", ".join(rules.reasons(verdicts)))
+    if sent_back:
+        notify.enqueue("comment.edited", comment, site=site)
     db.session.commit()
     return until
 
@@ -212,7 +233,7 @@ def delete(comment: Comment, origin: str | None) -> None:
     comment.status = "deleted"
     comment.text = comment.html = comment.author = ""
     comment.email = comment.email_hash = comment.website = comment.ip_hash = None
-    comment.text_hash = None
+    comment.text_hash = comment.commenter_hash = None
     comment.notify = False
     audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
     db.session.commit()

@@ -164,6 +164,21 @@ def test_next_digest_waits_for_the_period_and_lists_only_new_comments(app, clien
     assert "Fresh comment" in body and "Old news comment" not in body
 
 
+def test_a_digest_lists_a_published_comment_its_authors_edit_sent_back(app, client, smtp, held_site):
+    set_site(app, digest="hourly", notify_emails=["desk@example.org"])
+    reader = Reader(client, "blog")
+    posted = reader.post(text="What a lovely article").json
+    with app.app_context():
+        db.session.get(Comment, posted["comment"]["id"]).status = "approved"
+        db.session.commit()
+    run(app)
+    assert smtp.mailbox.messages == []
+    reader.patch(posted["comment"]["id"], posted["edit_token"], text="Buy cheap pills now")
+    run(app, utcnow() + timedelta(minutes=61))
+    (message,) = smtp.mailbox.to("desk@example.org")
+    assert "Buy cheap pills now" in message.get_content()
+
+
 def test_empty_period_sends_no_digest(app, smtp, held_site):
     set_site(app, digest="daily")
     assert run(app).digests == 0 and smtp.mailbox.messages == []
