@@ -122,6 +122,14 @@ def test_suspect_word_holds_the_comment(rule_site):
     assert (verdict.outcome, verdict.reason) == ("pending", "suspect_word")
 
 
+def test_a_banned_word_in_the_name_rejects_the_comment(rule_site):
+    assert rules.banned_words(submission(rule_site, author="Spam Bot Shop")).outcome == "rejected"
+
+
+def test_a_suspect_word_in_the_website_holds_the_comment(rule_site):
+    assert rules.suspect_words(submission(rule_site, website="https://casino.example")).outcome == "pending"
+
+
 def test_no_word_lists_say_nothing(rule_site):
     rule_site.banned_words, rule_site.suspect_words = [], []
     sub = submission(rule_site, text="connard casino")
@@ -138,6 +146,12 @@ def test_links_up_to_the_limit_pass(rule_site):
 def test_links_past_the_limit_hold_the_comment(rule_site):
     verdict = rules.too_many_links(submission(rule_site, text="https://a.example http://b.example www.c.example"))
     assert (verdict.outcome, verdict.reason, verdict.detail["links"]) == ("pending", "too_many_links", 3)
+
+
+def test_a_link_in_the_name_counts(rule_site):
+    verdict = rules.too_many_links(submission(rule_site, text="https://a.example http://b.example",
+                                              author="www.c.example"))
+    assert verdict.detail["links"] == 3
 
 
 def test_a_www_url_with_its_scheme_counts_as_one_link(rule_site):
