@@ -344,3 +344,19 @@ def test_a_service_that_sends_no_email_offers_no_reply_emails(live_server, host_
     post(w.locator("form.f"), "No emails here", name="Quiet")
     expect(w.locator("article")).to_have_count(1)
     assert page.errors == []
+
+
+def test_the_widget_sends_back_the_commenter_key_its_first_comment_got(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    with page.expect_request("**/api/comments") as first_request:
+        post(w.locator("form.f"), "First", name="Zoé")
+    assert "commenter" not in json.loads(first_request.value.post_data)
+    key = first_request.value.response().json()["commenter"]
+    expect(w.locator("article")).to_have_count(1)
+    page.reload()
+    with page.expect_request("**/api/comments") as second_request:
+        post(w.locator("form.f"), "Second")
+    assert json.loads(second_request.value.post_data)["commenter"] == key
+    expect(w.locator("article")).to_have_count(2)
+    ids = [int(a.get_attribute("data-id")) for a in w.locator("article").all()]
+    assert len({stored(live_server, i).commenter_hash for i in ids}) == 1
