@@ -305,13 +305,16 @@ sec.addEventListener('click', async ev => {
  } else if (a == 'edit') {
   if (f) return;
   f = small(t.text, m.x != null ? m.x : e.tx.textContent, t.save, async text => {
-   const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k);
+   const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k), p = j.status != 'approved';
    e.tx.innerHTML = j.comment.html; // sanitized by the service
    m.x = text;
+   // An edit can send a published comment back to the queue (a pre site, say).
+   if (p > art.classList.contains('pend')) art.classList.add('pend'), recount(-1);
+   m.p = p;
    save('mine', e.c.id);
    e.tx.hidden = false;
    f.remove();
-   say(live, t.saved);
+   say(live, p ? t.held : t.saved);
    b.focus();
   });
   e.tx.hidden = true;
