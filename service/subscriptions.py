@@ -64,10 +64,11 @@ def ask(comment: Comment, site: Site) -> str:
 
 
 def _same_commenter(comment: Comment):
-    # Comments from before commenter keys existed have none; they match by
-    # address alone, as they did then.
+    # Comments from before commenter keys existed (or imported) have none:
+    # they go together by address, as they did then, but never with a
+    # comment that has a key.
     if comment.commenter_hash is None:
-        return sa.true()
+        return Comment.commenter_hash.is_(None)
     return Comment.commenter_hash == comment.commenter_hash
 
 

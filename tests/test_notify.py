@@ -737,3 +737,16 @@ def test_housekeeping_forgets_old_sent_rows_and_expired_link_ids(app, two_sites)
         notify.housekeeping(now)
         assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 2
         assert db.session.scalars(sa.select(UsedToken.jti)).all() == ["recent"]
+
+
+def test_a_link_for_a_comment_from_before_commenter_keys_does_not_confirm_a_strangers_comment(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    older = Reader(client, "blog").post(text="Before keys", email="asker@example.org", notify=True).json
+    with app.app_context():
+        db.session.get(Comment, older["comment"]["id"]).commenter_hash = None
+        db.session.commit()
+    run(app)
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    impostor = stranger.post(text="Impostor", email="asker@example.org", notify=True).json["comment"]["id"]
+    assert app.test_client().post(confirmation_path(smtp, "asker@example.org")).status_code == 200
+    assert confirmed_at(app, older["comment"]["id"]) is not None and confirmed_at(app, impostor) is None
