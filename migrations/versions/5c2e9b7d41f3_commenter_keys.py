@@ -1,7 +1,7 @@
 """commenter keys: trust and reply emails follow the key a commenter's browser keeps, not a typed address
 
 Revision ID: 5c2e9b7d41f3
-Revises: afd608200c73
+Revises: a54bdfac7f55
 Create Date: 2026-11-30 05:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5c2e9b7d41f3'
-down_revision = 'afd608200c73'
+down_revision = 'a54bdfac7f55'
 branch_labels = None
 depends_on = None
 
