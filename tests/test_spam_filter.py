@@ -357,3 +357,23 @@ def test_each_verdict_is_counted_in_the_metrics(client, auto_site):
     post(client, auto_site, GENUINE)
     scrape = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"}).get_data(as_text=True)
     assert 'causerie_spam_decisions_total{decision="publish"} 1.0' in scrape
+
+
+def test_an_edit_on_an_auto_site_is_judged_by_the_filter_and_stays_published(app, client, auto_site):
+    reader = Reader(client, auto_site)
+    created = reader.post(text=GENUINE, url=REGEX_PAGE, title="Regular expressions in Python").get_json()
+    assert created["status"] == "approved"
+    edited = GENUINE + " The same goes for $ at the end."
+    assert reader.patch(created["comment"]["id"], created["edit_token"], text=edited).status_code == 200
+    comment = get(app, Comment, created["comment"]["id"])
+    assert comment.status == "approved" and comment.spam_verdict == "publish"
+
+
+def test_an_edit_into_spam_on_an_auto_site_leaves_readers(app, client, auto_site, monkeypatch):
+    reader = Reader(client, auto_site)
+    created = reader.post(text=GENUINE, url=REGEX_PAGE, title="Regular expressions in Python").get_json()
+    monkeypatch.setattr(spam.filter, "SPAM_AT", 0.0)
+    monkeypatch.setattr(spam.filter, "HOLD_AT", 0.0)
+    reader.patch(created["comment"]["id"], created["edit_token"], text=SCAM)
+    comment = get(app, Comment, created["comment"]["id"])
+    assert comment.status == "spam" and "spam_filter" in comment.reasons

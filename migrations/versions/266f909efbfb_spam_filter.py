@@ -1,7 +1,7 @@
 """spam filter: per-site feature counts and lessons, each comment's score, verdict and reasons, and the auto mode (existing sites keep their mode)
 
 Revision ID: 266f909efbfb
-Revises: a54bdfac7f55
+Revises: 5c2e9b7d41f3
 Create Date: 2026-11-30 05:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '266f909efbfb'
-down_revision = 'a54bdfac7f55'
+down_revision = '5c2e9b7d41f3'
 branch_labels = None
 depends_on = None
 

@@ -35,6 +35,7 @@ def reason_label(code: str) -> str:
         "spam_filter_doubts": _("The spam filter is not sure"),
         "spam_filter_failed": _("The spam filter could not score it"),
         "spam_filter_trusts": _("The spam filter trusts it"),
+        "edited": _("Changed by its author after it was published"),
     }
     return labels.get(code, code)
 

@@ -62,23 +62,25 @@ _THREAD_TEXTS = (
            _comment.id != sa.bindparam("exclude"))
     .order_by(_comment.id.desc()).limit(THREAD_TEXTS)
 )
+# A returning commenter is known by the key their browser proves (see
+# hashing.commenter_key), never by an email anyone can type.
 _KNOWN = (
     sa.select(_comment.id)
-    .where(_comment.site_id == sa.bindparam("site"), _comment.email_hash == sa.bindparam("email_hash"),
+    .where(_comment.site_id == sa.bindparam("site"), _comment.commenter_hash == sa.bindparam("commenter_hash"),
            _comment.status == "approved", _comment.id != sa.bindparam("exclude"))
     .limit(1)
 )
 
 
 def context(site_id: int, *, thread_id: int | None, title: str | None, url: str | None,
-            email_hash: str | None, is_reply: bool, exclude: int = 0) -> model.Context:
+            email_hash: str | None, commenter_hash: str | None, is_reply: bool, exclude: int = 0) -> model.Context:
     """What the filter knows of the page and the commenter (``exclude``: the comment itself)."""
     connection = db.session.connection()
     texts = ()
     if thread_id is not None:
         texts = tuple(connection.execute(_THREAD_TEXTS, {"thread": thread_id, "exclude": exclude}).scalars())
-    known = bool(email_hash) and connection.execute(
-        _KNOWN, {"site": site_id, "email_hash": email_hash, "exclude": exclude}).first() is not None
+    known = bool(commenter_hash) and connection.execute(
+        _KNOWN, {"site": site_id, "commenter_hash": commenter_hash, "exclude": exclude}).first() is not None
     return model.Context(title=title or "", url=url or "", thread_texts=texts, known_commenter=known,
                          has_email=bool(email_hash), is_reply=is_reply)
 
@@ -101,10 +103,11 @@ def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str,
 # What a new comment is judged with, in one round trip: the site's counts of
 # the candidate features, the thread's last approved comments (kind 1) and
 # whether the commenter has an approved comment on the site (kind 2).
-_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved")
+_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved",
+                                         _comment.id != sa.bindparam("exclude"))
           .order_by(_comment.id.desc()).limit(THREAD_TEXTS).subquery())
 _known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
-                                       _comment.email_hash == sa.bindparam("email_hash"),
+                                       _comment.commenter_hash == sa.bindparam("commenter_hash"),
                                        _comment.status == "approved").limit(1).subquery())
 _ZERO = sa.literal_column("0")
 _LOOKUP = sa.union_all(
@@ -117,11 +120,12 @@ _LOOKUP = sa.union_all(
 )
 
 
-def _lookup(site_id: int, thread_id: int | None, email_hash: str | None, candidates: set[str]):
+def _lookup(site_id: int, thread_id: int | None, commenter_hash: str | None, candidates: set[str], exclude: int):
     """(thread texts, known commenter, the site's counts of ``candidates``) in one query."""
     texts, known, own = [], False, {}
     rows = db.session.connection().execute(_LOOKUP, {
-        "site": site_id, "thread": thread_id, "email_hash": email_hash, "features": sorted(candidates | {TOTALS})})
+        "site": site_id, "thread": thread_id, "commenter_hash": commenter_hash, "exclude": exclude,
+        "features": sorted(candidates | {TOTALS})})
     for kind, value, spam, ham in rows:
         if kind == 0:
             own[value] = (spam, ham)
@@ -133,9 +137,10 @@ def _lookup(site_id: int, thread_id: int | None, email_hash: str | None, candida
 
 
 def judge(site_id: int, *, text: str, author: str = "", website: str | None = None, email_hash: str | None = None,
-          thread_id: int | None = None, title: str | None = None, url: str | None = None,
-          is_reply: bool = False) -> Judgement | None:
-    """Score a new comment; None if scoring failed (logged): the site's mode then decides alone.
+          commenter_hash: str | None = None, thread_id: int | None = None, title: str | None = None,
+          url: str | None = None, is_reply: bool = False, exclude: int = 0) -> Judgement | None:
+    """Score a new (or edited: ``exclude`` is then its id) comment; None if scoring
+    failed (logged): the site's mode then decides alone.
 
     Never raises: the filter must not stand between a reader and the write path.
     """
@@ -144,7 +149,7 @@ def judge(site_id: int, *, text: str, author: str = "", website: str | None = No
         # The features that depend on the page and the commenter can only take a
         # few values: asking for all of them saves waiting for the context first.
         candidates = model.features(text, author, website, ctx) | model.CONTEXT_FEATURES
-        texts, known, own = _lookup(site_id, thread_id, email_hash, candidates)
+        texts, known, own = _lookup(site_id, thread_id, commenter_hash, candidates, exclude)
         found = model.features(text, author, website, replace(ctx, thread_texts=texts, known_commenter=known))
         counts, spam_total, ham_total = blended(own, found)
         result = model.score(found, counts, spam_total, ham_total)
@@ -244,6 +249,7 @@ def features_of(comment: Comment) -> set[str]:
     thread = comment.thread or db.session.get(Thread, comment.thread_id)
     ctx = context(comment.site_id, thread_id=comment.thread_id, title=thread.title if thread else "",
                   url=thread.url if thread else "", email_hash=comment.email_hash,
+                  commenter_hash=comment.commenter_hash,
                   is_reply=comment.parent_id is not None, exclude=comment.id or 0)
     return model.features(comment.text, comment.author, comment.website, ctx)
 
