@@ -159,7 +159,7 @@ def _replay(app, rows: list[Row], mode: str) -> Result:
             "parent_id": None, "author": (row.author or f"Reader {number}")[:MAX_AUTHOR],
             "email": f"reader{number}@example.org", "website": _website(row.website),
             "text": row.text[:MAX_TEXT], "notify": False, "language": None, "ticket": tickets.issue(SITE_KEY),
-            "hp": "",
+            "hp": "", "commenter": None,  # each reader a browser of their own
         }
         address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
         posted = comments.post(data, ORIGIN, address)
