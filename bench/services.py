@@ -25,6 +25,8 @@ PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 SITE_KEY = "bench"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "causerie_bench"
+# Rate limits of the PostgreSQL rows, as deployed: a database of Redis's own.
+REDIS_URL = "redis://127.0.0.1:6379/9"
 
 # High enough never to refuse a benchmark request, while flask-limiter still
 # counts every request (the bookkeeping is part of what is measured).

@@ -13,7 +13,7 @@ import config
 
 from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
 from .application import Causerie
-from .extensions import bind_reads, db, init_migrations, limiter, limiter_settings
+from .extensions import READS, bind_reads, db, init_migrations, limiter, limiter_settings, ping_when_idle
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
@@ -34,6 +34,11 @@ def create_app(overrides: dict | None = None) -> Causerie:
 
     bind_reads(app.config)
     db.init_app(app)
+    with app.app_context():
+        for name, engine in db.engines.items():
+            # The read path retries a read on a dropped connection itself.
+            if name != READS and engine.dialect.name == "postgresql":
+                ping_when_idle(engine)
     limiter_settings(app.config)
     limiter.init_app(app)
     if click.get_current_context(silent=True) is not None:
