@@ -115,6 +115,16 @@ def postgres_available() -> bool:
         return False
 
 
+def redis_available() -> bool:
+    """Whether Redis answers on 127.0.0.1:6379 (it holds the PostgreSQL rows' rate limits)."""
+    try:
+        _run([project_python(), "-c", f"import redis; redis.Redis.from_url({REDIS_URL!r}, socket_timeout=3).ping()"],
+             timeout=15)
+        return True
+    except (RuntimeError, subprocess.TimeoutExpired):
+        return False
+
+
 def fresh_postgres_database() -> str:
     """Drop and re-create the benchmark's own database (never the test suite's)."""
     _run([project_python(), "-c",
