@@ -13,7 +13,7 @@ import config
 
 from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
 from .application import Causerie
-from .extensions import READS, bind_reads, db, init_migrations, limiter, limiter_settings, ping_when_idle
+from .extensions import READS, bind_reads, db, init_limiter, init_migrations, limiter_settings, ping_when_idle
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
@@ -40,7 +40,7 @@ def create_app(overrides: dict | None = None) -> Causerie:
             if name != READS and engine.dialect.name == "postgresql":
                 ping_when_idle(engine)
     limiter_settings(app.config)
-    limiter.init_app(app)
+    init_limiter(app)
     if click.get_current_context(silent=True) is not None:
         # Built by the command line (`causerie`, `flask --app wsgi`): the
         # `db` commands need Flask-Migrate; web workers do not.

@@ -121,6 +121,43 @@ def client_address() -> str:
 
 limiter = Limiter(key_func=client_address)
 
+# flask-limiter's own per-request hooks (not the limits themselves).
+_HOOKS = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs")
+
+
+def init_limiter(app) -> None:
+    """Bind flask-limiter to ``app``, except for the views marked with
+    :func:`limiter_skipped`.
+
+    flask-limiter looks at every request of the app (its before, after and
+    teardown hooks) even when the view has no limit of its own; on a read
+    that look alone costs about as much as the rest of the request.  Its
+    hooks are wrapped so that the views counted elsewhere (the reads, see
+    read_limits) skip them.
+    """
+    before = {name: list(getattr(app, name).get(None, ())) for name in _HOOKS}
+    limiter.init_app(app)
+    for name in _HOOKS:
+        hooks = getattr(app, name).get(None)
+        if hooks:
+            hooks[:] = [hook if hook in before[name] else _unless_skipped(hook) for hook in hooks]
+
+
+def limiter_skipped(view):
+    """Mark a view whose rate limiting is done without flask-limiter."""
+    view.limiter_skipped = True
+    return view
+
+
+def _unless_skipped(hook):
+    def hooked(*args):
+        view = current_app.view_functions.get(request.endpoint)
+        if getattr(view, "limiter_skipped", False):
+            return args[0] if args else None  # the response (after_request), or nothing
+        return hook(*args)
+
+    return hooked
+
 
 def rate_limited(*limits):
     """Decorate a view with flask-limiter limits (``limiter.limit(...)``,

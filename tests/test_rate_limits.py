@@ -138,3 +138,16 @@ def test_the_read_limit_follows_a_change_of_setting(app, client, site):
         reader.read()
     app.config["CAUSERIE_RATELIMIT_READ"] = "7/minute"
     assert reader.read().status_code == 200
+
+
+def test_flask_limiter_does_not_look_at_reads_but_still_at_posts(client, site, monkeypatch):
+    looked = []
+    identify = limiter.identify_request
+    monkeypatch.setattr(limiter, "identify_request", lambda: looked.append(1) or identify())
+    reader = Reader(client, site, ip=fresh_ip())
+    assert reader.read().status_code == 200
+    assert client.get("/api/counts", query_string={"site": site, "url": f"{ORIGIN}/post"},
+                      headers={"Origin": ORIGIN}).status_code == 200
+    assert looked == []
+    assert reader.post("Bonjour").status_code == 201
+    assert looked
