@@ -24,7 +24,9 @@ ISSO_VENV = BENCH / ".isso-venv"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 SITE_KEY = "bench"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "causerie_bench"
+# BENCH_PG_DATABASE names another, for two runs at once (one counting
+# instructions while another measures, say).
+PG_BENCH_DB = os.environ.get("BENCH_PG_DATABASE", "causerie_bench")
 # Rate limits of the PostgreSQL rows, as deployed: a database of Redis's own.
 REDIS_URL = "redis://127.0.0.1:6379/9"
 

@@ -280,6 +280,8 @@ class _Listener(threading.Thread):
         self.stopped.set()
 
     def run(self) -> None:
+        # Said once per outage, not at every attempt.
+        self.failing = False
         while self.source() is not None and not self.stopped.is_set():
             try:
                 self._listen()
@@ -287,8 +289,10 @@ class _Listener(threading.Thread):
                 source = self.source()
                 if source is not None:
                     source.lost()
-                if not self.stopped.is_set():
-                    log.warning("Not listening for thread changes (%s); reads ask the database meanwhile", exc)
+                if not (self.failing or self.stopped.is_set()):
+                    log.warning("Not listening for thread changes (%s); reads ask the database until it listens "
+                                "again", exc)
+                self.failing = True
             finally:
                 self._close()
             self.stopped.wait(RECONNECT)
@@ -313,6 +317,9 @@ class _Listener(threading.Thread):
             return
         source.listening(started)
         del source
+        if self.failing:
+            self.failing = False
+            log.warning("Listening for thread changes again; what this process knew was forgotten")
         while True:
             for note in connection.notifies(timeout=HEARTBEAT):
                 if note.channel == channel:
