@@ -188,15 +188,12 @@ class Knowledge:
 
 
 class _Source:
-    """How a process learns of changes: subclasses say whether the knowledge
-    may be used now, and keep it current."""
+    """How a process learns of changes.  Each kind keeps its knowledge
+    current, and its ``generation()`` gives the generation to read with, or
+    None when the knowledge may not be used now."""
 
     def __init__(self):
         self.knowledge = Knowledge()
-
-    def generation(self) -> int | None:
-        """The generation to read with, or None when the knowledge may not be used."""
-        raise NotImplementedError
 
 
 class _AlwaysAsk(_Source):
