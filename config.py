@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,11 +38,27 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from exc
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value <= 0:
+        raise RuntimeError(f"{PREFIX}{name} must be more than 0, not {value}")
+    return value
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
         return default
-    return raw.lower() in {"1", "true", "yes", "on"}
+    # A typo such as "ture" must not quietly mean false (say, for Secure cookies).
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise RuntimeError(f"{PREFIX}{name} must be true or false (or 1/0, yes/no, on/off), not {raw!r}")
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -55,14 +72,47 @@ def _secret_key(instance_path: Path) -> str:
     if configured:
         return configured
     key_file = instance_path / "secret_key"
+    # Another worker may win the race to create the file: then read its key
+    # (and try again should that file vanish before it could be read).
+    for _ in range(3):
+        key = _read_key(key_file) or _create_key(key_file)
+        if key:
+            return key
+    raise RuntimeError(f"{key_file} could not be created or read; set {PREFIX}SECRET_KEY")
+
+
+def _read_key(key_file: Path) -> str | None:
+    """The key kept in ``key_file``, None if there is no file yet; an empty file is refused."""
     try:
-        return key_file.read_text().strip()
+        key = key_file.read_text().strip()
     except FileNotFoundError:
-        pass
+        return None
+    if not key:
+        raise RuntimeError(f"{key_file} is empty: delete it so that a new key is generated, "
+                           f"or set {PREFIX}SECRET_KEY")
+    return key
+
+
+def _create_key(key_file: Path) -> str | None:
+    """Generate a key into ``key_file`` and return it, or None if another process put one there first.
+
+    Several workers may start at once: each writes its key whole into a
+    temporary file of its own, then links it into place.  A link never
+    replaces an existing file, so exactly one key wins, and no process can
+    ever read a half-written file.
+    """
     key = secrets.token_urlsafe(48)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    fd, temporary = tempfile.mkstemp(prefix=".secret_key.", dir=key_file.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, key_file)
+    except FileExistsError:
+        return None
+    finally:
+        os.unlink(temporary)
     return key
 
 
@@ -101,6 +151,9 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_SMTP_URL": _env("SMTP_URL"),
         "CAUSERIE_MAIL_FROM": _env("MAIL_FROM", "causerie@localhost"),
         "CAUSERIE_IP_RETENTION_DAYS": _env_int("IP_RETENTION_DAYS", 30),
+        # A moderator's session ends this many seconds after signing in (on
+        # the server too, see service.auth), however often it is used.
+        "PERMANENT_SESSION_LIFETIME": _env_positive_int("SESSION_LIFETIME", 12 * 3600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),

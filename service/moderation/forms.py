@@ -8,9 +8,10 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from .. import urls
+from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..actions import MAX_STAFF_TEXT
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import DIGESTS, MODES
@@ -23,6 +24,19 @@ class LoginForm(FlaskForm):
 
     email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    """A signed-in moderator changes their own password."""
+
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Type your current password.")), Length(max=MAX_PASSWORD_LENGTH)])
+    new = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a new password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+               message=_l("The password must have at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        EqualTo("new", message=_l("The two new passwords are not the same."))])
 
 
 class CsrfForm(FlaskForm):
