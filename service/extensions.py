@@ -140,7 +140,7 @@ def init_limiter(app) -> None:
     for name in _HOOKS:
         hooks = getattr(app, name).get(None)
         if hooks:
-            hooks[:] = [hook if hook in before[name] else _unless_skipped(hook) for hook in hooks]
+            hooks[:] = [hook if hook in before[name] else _unless_skipped(hook, app.view_functions) for hook in hooks]
 
 
 def limiter_skipped(view):
@@ -149,9 +149,9 @@ def limiter_skipped(view):
     return view
 
 
-def _unless_skipped(hook):
+def _unless_skipped(hook, views: dict):
     def hooked(*args):
-        view = current_app.view_functions.get(request.endpoint)
+        view = views.get(request.endpoint)
         if getattr(view, "limiter_skipped", False):
             return args[0] if args else None  # the response (after_request), or nothing
         return hook(*args)
