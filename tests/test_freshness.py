@@ -11,6 +11,7 @@ from service import freshness, reads
 from service.extensions import db
 
 from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
+from .servers import migrate, service_env
 
 PAGE = f"{ORIGIN}/post"
 # Far more than a notification takes; only a broken promise waits this long.
@@ -265,3 +266,19 @@ def test_disposing_of_the_apps_engine_ends_its_listener(database_url, tmp_path):
     listener.join(timeout=PATIENCE)
     assert not listener.is_alive()
 
+
+
+@needs_postgres
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
+def test_causerie_init_gives_a_database_the_change_triggers(empty_database_url, tmp_path):
+    migrate(service_env(empty_database_url, tmp_path / "instance"))
+    engine = sa.create_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            names = set(connection.scalars(sa.text(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                " AND tgrelid IN (to_regclass('thread'), to_regclass('site'))")))
+    finally:
+        engine.dispose()
+    assert names == {"causerie_thread_changed", "causerie_thread_truncated", "causerie_site_changed",
+                     "causerie_site_truncated"}
