@@ -169,7 +169,8 @@ def build(results: dict, args) -> tuple[str, bool]:
         f"warm-up; each server is loaded alone (in turn, scenario by scenario) with {args.workers} gunicorn sync "
         f"workers" + (f", in {args.rounds} whole rounds, each server keeping its fastest run" if args.rounds > 1 else "")
         + ". Latency in ms, p50 / p99." + (f" Everything ran at nice {args.nice}." if args.nice else ""),
-        f"Isso {results.get('isso_version', '(not run)')}: moderation off, guard off (its 2 posts/minute limit would refuse "
+        f"Isso {results.get('isso_version', '(not run)')}: moderation off, guard off (its 2 posts/minute limit "
+        "would refuse "
         "the posting run); it sends no ETag on thread reads, so its \"304\" row is a full read, which is what a "
         "repeat view costs with Isso.",
         "Causerie as deployed: rate limiting on (the default), with limits too high to refuse; reads, 304s and "

@@ -302,7 +302,8 @@ class Bench:
                 self.results["isso_version"] = version
                 embed = services.isso_package_dir() / "js" / "embed.min.js"
                 self.results["isso_embed_gzip"] = len(gzip.compress(embed.read_bytes(), 9))
-            print(f"Causerie (SQLite), Isso, ceiling: seeding and starting, {self.args.workers} workers each", flush=True)
+            print(f"Causerie (SQLite), Isso, ceiling: seeding and starting, {self.args.workers} workers each",
+                  flush=True)
             sqlite = services.Causerie(self.workdir, "sqlite", f"sqlite:///{self.workdir / 'causerie.db'}",
                                        self.origin, self.args.workers)
             sqlite.setup()
