@@ -1,5 +1,9 @@
 """Causerie settings, read from ``CAUSERIE_*`` environment variables.
 
+The package reads this file as ``service/settings.py`` (a link to it), so an
+installed Causerie carries it inside the package rather than as a top-level
+``config`` module; in a source tree ``import config`` works as well.
+
 Every setting has a safe default so that a newcomer gets a working service
 with no configuration at all: an SQLite database and a secret key kept in the
 instance folder, and rate limits counted in memory.  Nothing secret is ever a
@@ -132,6 +136,8 @@ def load(instance_path: str | os.PathLike) -> dict:
         # Only the admins' import upload may be larger than an API request.
         "CAUSERIE_MAX_IMPORT_SIZE": _env_int("MAX_IMPORT_SIZE", 100 * 1024 * 1024),
         "JSON_SORT_KEYS": False,
+        "CAUSERIE_METRICS_TOKEN": metrics_token(),
+        "CAUSERIE_LOG_FORMAT": log_format(),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -154,10 +160,34 @@ def load(instance_path: str | os.PathLike) -> dict:
         # A moderator's session ends this many seconds after signing in (on
         # the server too, see service.auth), however often it is used.
         "PERMANENT_SESSION_LIFETIME": _env_positive_int("SESSION_LIFETIME", 12 * 3600),
+        "CAUSERIE_WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
     }
+
+
+def instance_path() -> str | None:
+    """``CAUSERIE_INSTANCE_PATH``: the instance folder, when not Flask's default
+    (``instance/`` in a source tree, ``<environment>/var/causerie-instance`` installed)."""
+    value = _env("INSTANCE_PATH")
+    return str(Path(value).resolve()) if value else None
+
+
+def metrics_token() -> str | None:
+    """``CAUSERIE_METRICS_TOKEN``: what a Prometheus scrape must send; unset, no /metrics."""
+    return _env("METRICS_TOKEN")
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format() -> str:
+    """``CAUSERIE_LOG_FORMAT``: ``text`` (the default) or ``json``."""
+    value = (_env("LOG_FORMAT") or "text").lower()
+    if value not in LOG_FORMATS:
+        raise RuntimeError(f"{PREFIX}LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return value
 
 
 def engine_options(database_url: str) -> dict:

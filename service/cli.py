@@ -16,8 +16,10 @@ from . import auth, urls
 from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
+from .doctor import doctor_command
 from .models import MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
+from .server import run_command
 from .worker import worker_command
 
 
@@ -181,10 +183,14 @@ def moderators_remove(email, yes):
 def demo_command():
     """Create the demo site and a sample discussion (idempotent)."""
     site = seed_demo()
-    click.echo(f"Demo site {site.key!r} ready: open {current_app.config['CAUSERIE_PUBLIC_URL']}/demo")
+    public = current_app.config["CAUSERIE_PUBLIC_URL"]
+    click.echo(f"Demo site {site.key!r} ready: open {public}/demo")
+    click.echo(f"Comments wait in its moderation queue, {public}/moderate/ ; to sign in, first create an account:")
+    click.echo("  causerie moderators add you@example.org --admin")
 
 
-COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, *PORTING_COMMANDS)
+COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, doctor_command,
+            *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:
@@ -200,3 +206,5 @@ def _factory():
 
 
 main = FlaskGroup(create_app=_factory, help="Causerie, the self-hosted comment service.")
+# gunicorn rather than Flask's development server (``causerie run --debug`` for that).
+main.add_command(run_command)

@@ -1,8 +1,8 @@
 """The Flask extensions, created unbound so every module can import them."""
 
+import ipaddress
 import time
 from functools import wraps
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -10,6 +10,8 @@ from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+
+from .files import migrations_dir
 
 # Stable constraint names keep Alembic migrations portable across databases.
 NAMING = {
@@ -21,7 +23,7 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = migrations_dir()
 
 # The engine of the public read path (thread reads, counts), beside the
 # session's.  Its connections run in autocommit: a read is one statement, so
@@ -114,9 +116,29 @@ def init_migrations(app) -> None:
         Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
 
+def address_key(address: str) -> str:
+    """What every per-address count, report and hash keys on: an IPv4 address
+    itself, an IPv6 address its /64 network.
+
+    One IPv6 subscriber usually gets a whole /64 and may use any address in
+    it, so counting full addresses would let one person count as millions.
+    Anything that is not an IP address (already a network, say) is kept as is.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
 def client_address() -> str:
-    """The client's address, as ProxyFix has already corrected it."""
-    return request.remote_addr or "unknown"
+    """The client's address key (see :func:`address_key`), from the address
+    ProxyFix has already corrected: the key of every per-address rate limit."""
+    return address_key(request.remote_addr or "unknown")
 
 
 limiter = Limiter(key_func=client_address)

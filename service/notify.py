@@ -10,7 +10,8 @@ SMTP server delays mail, it loses none.
 
 Channels:
 
-``moderators``  an email per held or reported comment (site digest "instant")
+``moderators``  an email per held or reported comment, or published comment
+                its author's edit sent back to the queue (site digest "instant")
 ``digest``      an hourly or daily summary of what is waiting
 ``reply``       tells a commenter who asked for it that someone answered
 ``confirm``     asks an address whether it wants those emails (see subscriptions)
@@ -23,8 +24,6 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,11 +31,11 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
 
-from . import hashing, links, mailer, subscriptions
+from . import hashing, links, mailer, netguard, subscriptions
 from .extensions import db
 from .models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
 
-MODERATOR_TOPICS = ("comment.created", "comment.reported")
+MODERATOR_TOPICS = ("comment.created", "comment.reported", "comment.edited")
 WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")
 DIGEST_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 MAX_ATTEMPTS = 15
@@ -46,7 +45,7 @@ LEASE = timedelta(minutes=5)
 KEEP_SENT = timedelta(days=30)
 HOUSEKEEPING_EVERY = timedelta(hours=1)
 DIGEST_LIMIT = 50
-WEBHOOK_TIMEOUT = 10
+WEBHOOK_TIMEOUT = 10  # seconds for a whole delivery, however slowly the receiver answers
 SIGNATURE_HEADER = "Causerie-Signature"
 
 
@@ -245,15 +244,19 @@ def schedule_digests(now: datetime) -> int:
 
 
 def _held_query(site_id: int, since: datetime | None, until: datetime):
-    """Pending comments that arrived, or were sent back by readers' reports, in the period."""
+    """Pending comments that arrived, or were sent back by readers' reports
+    or their author's edit, in the period."""
     query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == "pending",
                                      Comment.created_at <= until)
     if since is None:
         return query
-    reported = sa.select(ModerationEvent.comment_id).where(
-        ModerationEvent.site_id == site_id, ModerationEvent.action == "reported",
+    sends_back = sa.or_(ModerationEvent.action == "reported",
+                        sa.and_(ModerationEvent.action == "edited", ModerationEvent.from_status == "approved",
+                                ModerationEvent.to_status == "pending"))
+    sent_back = sa.select(ModerationEvent.comment_id).where(
+        ModerationEvent.site_id == site_id, sends_back,
         ModerationEvent.created_at > since, ModerationEvent.created_at <= until)
-    return query.where(sa.or_(Comment.created_at > since, Comment.id.in_(reported)))
+    return query.where(sa.or_(Comment.created_at > since, Comment.id.in_(sent_back)))
 
 
 # --------------------------------------------------------------------- deliveries
@@ -409,30 +412,21 @@ def webhook_body(entry: Outbox, site: Site, comment: Comment | None) -> dict:
     return body
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is a failed delivery, not a reason to POST elsewhere
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _post_webhook(entry: Outbox) -> None:
     site = db.session.get(Site, entry.site_id)
     if site is None or not site.webhook_url:
         return
+    try:
+        target = netguard.check(site.webhook_url, allow_private=current_app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"])
+    except netguard.RefusedURL as exc:
+        raise PermanentError(f"webhook refused: {exc}") from exc
     body = json.dumps(webhook_body(entry, site, _comment(entry)), ensure_ascii=False).encode()
-    request = urllib.request.Request(site.webhook_url, data=body, method="POST", headers={
+    status = netguard.post(target, body, deadline=WEBHOOK_TIMEOUT, headers={
         "Content-Type": "application/json",
         "User-Agent": "Causerie-Webhook/1",
         "Causerie-Event": entry.topic,
         "Causerie-Delivery": str(entry.id),
         SIGNATURE_HEADER: sign(webhook_secret(site), int(time.time()), body),
     })
-    try:
-        with _opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    if not 200 <= status < 300:
+    if not 200 <= status < 300:  # a redirect too: it is not followed
         raise RuntimeError(f"webhook answered HTTP {status}")

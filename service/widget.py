@@ -19,7 +19,9 @@ import rcssmin
 import rjsmin
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 
-WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+from .files import widget_dir
+
+WIDGET_DIR = widget_dir()
 CSS_SLOT = "'__CSS__'"
 I18N_SLOT = "/*I18N*/{en: {n: {}}}"
 SHORT_CACHE = "public, max-age=300"

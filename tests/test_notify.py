@@ -18,7 +18,7 @@ from service.extensions import db
 from service.models import Comment, Outbox, Site, utcnow
 from tests.conftest import Reader, add_site
 from tests.moderation_helpers import add_comment, add_moderator, get
-from tests.notify_servers import SMTPServer, WebhookReceiver
+from tests.notify_servers import SMTPServer, TricklingReceiver, WebhookReceiver
 
 
 @pytest.fixture
@@ -74,6 +74,23 @@ def test_held_comment_emails_each_notification_address(app, client, smtp, held_s
     body = message.get_content()
     assert "Please look at this" in body and "Every comment is reviewed on this site" in body
     assert set(link_paths(body)) == {"approve", "reject", "spam"}
+
+
+def test_line_separators_in_a_name_or_page_title_do_not_stop_the_email(app, client, smtp, held_site):
+    Reader(client, "blog").post(text="Look", author="Lou\u2028Bcc: x@evil.example", title="A\u2029page\u2028title")
+    assert run(app).sent == 2
+    subject = smtp.mailbox.to("desk@example.org")[0]["Subject"]
+    assert "Lou Bcc: x@evil.example" in subject and "A page title" in subject
+    assert not any(ch in subject for ch in "\u2028\u2029\r\n")
+
+
+@pytest.mark.parametrize("value", ["a\u2028b", "a\u2029b", "a\x85b", "a\r\nb", "a\x0bb", "a\x1cb", "a\tb"])
+def test_every_header_value_is_folded_onto_one_line(app, value):
+    from service import mailer
+
+    with app.app_context():
+        message = mailer.build("to@example.org", value, "body", {"List-Id": value})
+    assert message["Subject"] == message["List-Id"] == "a b"
 
 
 def test_a_french_sites_held_comment_email_is_in_french(app, client, smtp, held_site):
@@ -162,6 +179,21 @@ def test_next_digest_waits_for_the_period_and_lists_only_new_comments(app, clien
     run(app, utcnow() + timedelta(minutes=61))
     body = smtp.mailbox.messages[1].get_content()
     assert "Fresh comment" in body and "Old news comment" not in body
+
+
+def test_a_digest_lists_a_published_comment_its_authors_edit_sent_back(app, client, smtp, held_site):
+    set_site(app, digest="hourly", notify_emails=["desk@example.org"])
+    reader = Reader(client, "blog")
+    posted = reader.post(text="What a lovely article").json
+    with app.app_context():
+        db.session.get(Comment, posted["comment"]["id"]).status = "approved"
+        db.session.commit()
+    run(app)
+    assert smtp.mailbox.messages == []
+    reader.patch(posted["comment"]["id"], posted["edit_token"], text="Buy cheap pills now")
+    run(app, utcnow() + timedelta(minutes=61))
+    (message,) = smtp.mailbox.to("desk@example.org")
+    assert "Buy cheap pills now" in message.get_content()
 
 
 def test_empty_period_sends_no_digest(app, smtp, held_site):
@@ -291,10 +323,12 @@ def confirmation_path(smtp, address):
     return re.search(r"http://[^/]+(/moderate/confirm/\S+)", body).group(1)
 
 
-def subscribed(app, client, smtp, address="asker@example.org", **fields):
-    """Post a comment asking for replies by email, and say yes through the
-    emailed link, as its author would; the mailbox is emptied afterwards."""
-    parent_id = Reader(client, "blog").post(email=address, notify=True, **fields).json["comment"]["id"]
+def subscribed(app, client, smtp, address="asker@example.org", reader=None, **fields):
+    """Post a comment asking for replies by email (from ``reader``'s browser,
+    or a new one), and say yes through the emailed link, as its author would;
+    the mailbox is emptied afterwards."""
+    reader = reader or Reader(client, "blog")
+    parent_id = reader.post(email=address, notify=True, **fields).json["comment"]["id"]
     run(app)
     assert app.test_client().post(confirmation_path(smtp, address)).status_code == 200
     smtp.mailbox.messages.clear()
@@ -432,8 +466,9 @@ def test_asking_for_replies_emails_a_confirmation_and_no_reply_until_it_is_follo
 
 def test_an_address_that_confirmed_is_not_asked_again_on_the_site(app, client, smtp):
     add_site(app, "blog", mode="post")
-    subscribed(app, client, smtp)
-    answer = Reader(client, "blog").post(text="Second question", email="asker@example.org", notify=True)
+    reader = Reader(client, "blog")
+    subscribed(app, client, smtp, reader=reader)
+    answer = reader.post(text="Second question", email="asker@example.org", notify=True)
     assert answer.json["notify"] == "on"
     Reader(client, "blog", ip="192.0.2.77").post(text="Answer", parent_id=answer.json["comment"]["id"])
     run(app)
@@ -443,13 +478,40 @@ def test_an_address_that_confirmed_is_not_asked_again_on_the_site(app, client, s
 
 def test_one_confirmation_a_day_per_address_and_its_link_confirms_every_comment_waiting(app, client, smtp):
     add_site(app, "blog", mode="post")
-    first = Reader(client, "blog").post(text="One", email="asker@example.org", notify=True).json
-    second = Reader(client, "blog").post(text="Two", email="asker@example.org", notify=True).json
+    reader = Reader(client, "blog")
+    first = reader.post(text="One", email="asker@example.org", notify=True).json
+    second = reader.post(text="Two", email="asker@example.org", notify=True).json
     assert first["notify"] == second["notify"] == "confirm"
     run(app)
     assert len(smtp.mailbox.to("asker@example.org")) == 1
     app.test_client().post(confirmation_path(smtp, "asker@example.org"))
     assert confirmed_at(app, first["comment"]["id"]) and confirmed_at(app, second["comment"]["id"])
+
+
+def test_a_stranger_typing_a_confirmed_address_is_asked_and_gets_no_reply_emailed(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    subscribed(app, client, smtp)
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    answer = stranger.post(text="Impostor", author="Camille", email="asker@example.org", notify=True)
+    assert answer.json["notify"] == "confirm"
+    Reader(client, "blog", ip="192.0.2.77").post(text="Click here: phishing", parent_id=answer.json["comment"]["id"])
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert message["Subject"] == "[Blog] Confirm emails about replies"
+    assert confirmed_at(app, answer.json["comment"]["id"]) is None
+
+
+def test_the_owner_confirming_again_does_not_confirm_a_strangers_comment(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    impostor = stranger.post(text="Impostor", email="asker@example.org", notify=True).json["comment"]["id"]
+    run(app)
+    smtp.mailbox.messages.clear()
+    with app.app_context():  # a day later, the owner comments and is asked again
+        db.session.get(Comment, impostor).created_at -= timedelta(days=2)
+        db.session.commit()
+    own = subscribed(app, client, smtp)
+    assert confirmed_at(app, own) is not None and confirmed_at(app, impostor) is None
 
 
 def test_a_comment_caught_as_spam_sends_no_confirmation(app, client, smtp):
@@ -594,7 +656,8 @@ def test_worker_command_delivers_once(app, client, smtp, held_site):
 
 
 @pytest.fixture
-def receiver():
+def receiver(app):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver listens on 127.0.0.1
     server = WebhookReceiver().start()
     yield server
     server.stop()
@@ -631,6 +694,7 @@ def test_webhook_receives_moderation_decisions(app, client, receiver):
 
 
 def test_webhook_error_status_is_retried(app, client):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
     receiver = WebhookReceiver(status=503).start()
     try:
         add_site(app, "blog", mode="post", webhook_url=receiver.url)
@@ -645,6 +709,7 @@ def test_webhook_error_status_is_retried(app, client):
 
 
 def test_webhook_redirect_is_a_failed_delivery(app, client):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
     receiver = WebhookReceiver(status=302).start()
     try:
         add_site(app, "blog", mode="post", webhook_url=receiver.url)
@@ -652,6 +717,69 @@ def test_webhook_redirect_is_a_failed_delivery(app, client):
         assert run(app).retried == 1
     finally:
         receiver.stop()
+
+
+def webhook_outcome(app) -> tuple[str, str | None]:
+    """The status and last error of the one webhook delivery."""
+    with app.app_context():
+        (entry,) = [o for o in db.session.scalars(sa.select(Outbox)) if o.payload.get("channel") == "webhook"]
+        return entry.status, entry.last_error
+
+
+def test_webhook_to_a_loopback_receiver_is_refused_by_default(app, client):
+    receiver = WebhookReceiver().start()
+    try:
+        add_site(app, "blog", mode="post", webhook_url=receiver.url)
+        Reader(client, "blog").post()
+        assert run(app).failed == 1
+        assert receiver.requests == []
+        status, error = webhook_outcome(app)
+        assert status == "failed" and "127.0.0.1, a loopback address" in error
+    finally:
+        receiver.stop()
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/hook", "http://[::1]/hook", "http://10.1.2.3/hook", "http://172.16.0.1/hook",
+    "http://192.168.1.1/hook", "http://169.254.169.254/latest/meta-data", "http://0x7f000001/hook",
+    "http://2130706433/hook", "http://127.1/hook", "http://localhost:8080/hook", "http://0.0.0.0/hook",
+    "http://224.0.0.1/hook", "http://240.0.0.1/hook", "http://[::ffff:127.0.0.1]/hook", "http://[fe80::1]/hook",
+    "http://[fc00::1]/hook", "http://100.64.0.1/hook",
+])
+def test_internal_addresses_are_refused(url):
+    with pytest.raises(notify.netguard.RefusedURL):
+        notify.netguard.check(url)
+
+
+def test_a_public_address_passes_and_internal_ones_pass_when_allowed():
+    assert notify.netguard.check("https://93.184.216.34/hook").address == "93.184.216.34"
+    assert notify.netguard.check("http://127.0.0.1:81/x?y=1", allow_private=True).path == "/x?y=1"
+
+
+def test_delivery_connects_to_the_checked_address_and_sends_the_original_host(app):
+    from service.netguard import Target, post
+
+    receiver = WebhookReceiver().start()
+    try:
+        port = receiver.server.server_port
+        # hooks.example resolves nowhere: only the pinned address can have been used.
+        target = Target("http", "hooks.example", port, "127.0.0.1", "/hook")
+        assert post(target, b"{}", {"Content-Type": "application/json"}, deadline=5) == 200
+        assert receiver.requests[0][0]["Host"] == f"hooks.example:{port}"
+    finally:
+        receiver.stop()
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_at_the_deadline(app, client, monkeypatch):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
+    monkeypatch.setattr(notify, "WEBHOOK_TIMEOUT", 1)
+    with TricklingReceiver(headers=40, every=0.25) as receiver:
+        add_site(app, "blog", mode="post", webhook_url=receiver.url)
+        Reader(client, "blog").post()
+        result = run(app)
+    assert (result.sent, result.retried) == (0, 1)
+    status, error = webhook_outcome(app)
+    assert status == "pending" and "no complete answer within 1 seconds" in error
 
 
 def test_no_webhook_row_without_a_webhook_url(app, client):
@@ -692,3 +820,16 @@ def test_housekeeping_forgets_old_sent_rows_and_expired_link_ids(app, two_sites)
         notify.housekeeping(now)
         assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 2
         assert db.session.scalars(sa.select(UsedToken.jti)).all() == ["recent"]
+
+
+def test_a_link_for_a_comment_from_before_commenter_keys_does_not_confirm_a_strangers_comment(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    older = Reader(client, "blog").post(text="Before keys", email="asker@example.org", notify=True).json
+    with app.app_context():
+        db.session.get(Comment, older["comment"]["id"]).commenter_hash = None
+        db.session.commit()
+    run(app)
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    impostor = stranger.post(text="Impostor", email="asker@example.org", notify=True).json["comment"]["id"]
+    assert app.test_client().post(confirmation_path(smtp, "asker@example.org")).status_code == 200
+    assert confirmed_at(app, older["comment"]["id"]) is not None and confirmed_at(app, impostor) is None

@@ -39,7 +39,7 @@ const avatar = hex => {
  return s;
 };
 
-// Remembered in the host page's localStorage: the reader's name/email and their own comments' edit tokens.
+// Remembered in the host page's localStorage: the reader's name/email, commenter key and own comments' edit tokens.
 const KEY = 'causerie:' + SITE, load = () => {
  let s;
  try { s = JSON.parse(localStorage.getItem(KEY)); } catch (e) { /* storage blocked */ }
@@ -141,20 +141,20 @@ const place = (c, pending) => {
 };
 
 const draw = comments => {
- const kids = {}, by = {}, frag = D.createDocumentFragment();
+ const kids = {}, by = {};
  comments.forEach(c => by[c.id] = c);
- comments.forEach(c => {
+ // Listed backwards, and walked with a stack, not recursion: an imported
+ // thread may be thousands of replies deep.
+ [...comments].reverse().forEach(c => {
   const p = by[c.parent_id] ? c.parent_id : 0;
   (kids[p] = kids[p] || []).push(c);
  });
- (kids[0] || []).sort((a, b) => b.pinned - a.pinned);
- const walk = (pid, box, depth) => (kids[pid] || []).forEach(c => {
-  const e = node(c, depth, depth > MAX ? by[pid].author || t.anon : null);
-  box.append(e.li);
-  walk(c.id, depth < MAX ? e.kids : box, depth + 1);
- });
- walk(0, frag, 0);
- list.append(frag);
+ const st = (kids[0] || []).sort((a, b) => a.pinned - b.pinned);
+ for (let c; c = st.pop();) {
+  const p = els[c.parent_id], e = node(c, p ? p.depth + 1 : 0, p && p.depth >= MAX ? p.c.author || t.anon : null);
+  (!p ? list : p.depth < MAX ? p.kids : p.li.parentNode).append(e.li);
+  (kids[c.id] || []).forEach(k => st.push(k));
+ }
 };
 
 const tick = () => root.querySelectorAll('[data-u]').forEach(s => {
@@ -225,7 +225,7 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang, commenter: store.c};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
   if (body.notify && !body.email) miss.email = t.needmail;
@@ -235,6 +235,8 @@ const form = parent => {
   try {
    const [j] = await api('/comments', 'POST', body), c = j.comment, pend = j.status != 'approved';
    store.me = {a: body.author, e: body.email, w: body.website};
+   store.c = j.commenter; // proves this browser wrote earlier comments (trust, reply emails)
+   save('c');
    mine[c.id] = {k: j.edit_token, u: Date.parse(j.editable_until), x: body.text, p: pend, th: TH};
    delete drafts[dk];
    save('me');
@@ -303,13 +305,16 @@ sec.addEventListener('click', async ev => {
  } else if (a == 'edit') {
   if (f) return;
   f = small(t.text, m.x != null ? m.x : e.tx.textContent, t.save, async text => {
-   const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k);
+   const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k), p = j.status != 'approved';
    e.tx.innerHTML = j.comment.html; // sanitized by the service
    m.x = text;
+   // An edit can send a published comment back to the queue (a pre site, say).
+   if (p > art.classList.contains('pend')) art.classList.add('pend'), recount(-1);
+   m.p = p;
    save('mine', e.c.id);
    e.tx.hidden = false;
    f.remove();
-   say(live, t.saved);
+   say(live, p ? t.held : t.saved);
    b.focus();
   });
   e.tx.hidden = true;
