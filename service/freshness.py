@@ -394,22 +394,23 @@ def _new_source(engine: sa.Engine) -> _Source:
     return _AlwaysAsk()
 
 
-def rows(read: reads.Read, key, thread_column: int, version_column: int, **params) -> list[tuple]:
+def rows(read: reads.Read, known_as, thread_column: int, version_column: int, /, **params) -> list[tuple]:
     """The rows of ``read`` for these values, from what this process knows
     when it may use it, else from the database (and then kept).
 
-    ``key`` must identify the values; ``thread_column`` and ``version_column``
-    are the positions of a thread's id and version in each row.
+    ``known_as`` must identify the values; ``thread_column`` and
+    ``version_column`` are the positions of a thread's id and version in
+    each row.
     """
     found = source()
     generation = found.generation()
     if generation is None:
         return read.rows(**params)
     knowledge = found.knowledge
-    known = knowledge.lookup(key, thread_column, version_column)
+    known = knowledge.lookup(known_as, thread_column, version_column)
     if known is not None:
         return known
     answer = read.rows(**params)
     if answer:  # an unknown site is not remembered: it may be added any moment
-        knowledge.keep(generation, key, answer, thread_column, version_column)
+        knowledge.keep(generation, known_as, answer, thread_column, version_column)
     return answer

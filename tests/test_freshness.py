@@ -282,3 +282,12 @@ def test_causerie_init_gives_a_database_the_change_triggers(empty_database_url, 
         engine.dispose()
     assert names == {"causerie_thread_changed", "causerie_thread_truncated", "causerie_site_changed",
                      "causerie_site_truncated"}
+
+
+def test_a_thread_read_by_its_key_sees_a_version_advanced_by_another_process(app, reader, database_url):
+    assert reader.post("Bonjour", thread="article-1").status_code == 201
+    _listening(app)
+    before = reader.read(thread="article-1").headers["ETag"]
+    assert reader.read(thread="article-1").headers["ETag"] == before
+    _out_of_band(database_url, "UPDATE thread SET version = version + 1 WHERE key = 'article-1'")
+    assert wait_for(lambda: reader.read(thread="article-1").headers["ETag"] != before)
