@@ -251,10 +251,13 @@ class _Notified(_Source):
         self.confirmed = None
 
 
+# The schema the thread table is in (its triggers name it in the channel),
+# and whether the triggers are there.
 _TRIGGERS_IN_PLACE = (
-    "SELECT current_schema(), count(*) = 2 FROM pg_trigger"
-    " WHERE tgname IN ('causerie_thread_changed', 'causerie_site_changed')"
-    " AND tgrelid IN (to_regclass('thread'), to_regclass('site'))"
+    "SELECT n.nspname, (SELECT count(*) FROM pg_trigger t"
+    " WHERE t.tgname IN ('causerie_thread_changed', 'causerie_site_changed')"
+    " AND t.tgrelid IN (to_regclass('thread'), to_regclass('site'))) = 2"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass('thread')"
 )
 
 
@@ -299,13 +302,14 @@ class _Listener(threading.Thread):
         pooled.detach()
         self.connection = connection = pooled.dbapi_connection
         connection.autocommit = True
-        schema, triggers = connection.execute(_TRIGGERS_IN_PLACE).fetchone()
-        # So that pg_stat_activity tells the listeners apart (and ops can find them).
-        connection.execute("SELECT set_config('application_name', %s, false)", (f"causerie listener {schema}"[:63],))
-        if not triggers:
+        found = connection.execute(_TRIGGERS_IN_PLACE).fetchone()
+        if found is None or not found[1]:
             # A database not yet migrated (`causerie init`) sends nothing:
             # listening would hear silence and trust it.
             raise RuntimeError("the database has no change triggers yet; run `causerie init`")
+        schema = found[0]
+        # So that pg_stat_activity tells the listeners apart (and ops can find them).
+        connection.execute("SELECT set_config('application_name', %s, false)", (f"causerie listener {schema}"[:63],))
         channel = f"{CHANNEL}:{schema}"
         started = time.monotonic()
         connection.execute('LISTEN "{}"'.format(channel.replace('"', '""')))
