@@ -17,9 +17,10 @@ from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
 from .doctor import doctor_command
-from .models import MODES, Comment, Moderator, Site
+from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
+from .spam.cli import spam_group
 from .worker import worker_command
 
 
@@ -54,8 +55,9 @@ def _origins(values) -> list[str]:
 @click.argument("key")
 @click.option("--origin", "origins", multiple=True, required=True, help="An origin whose pages embed the widget.")
 @click.option("--name", default="", help="A human name for the site.")
-@click.option("--mode", type=click.Choice(MODES), default="first-time", show_default=True,
-              help="pre: hold every comment; first-time: hold new commenters; post: publish at once.")
+@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True,
+              help="auto: the spam filter publishes, holds or files as spam; pre: hold every comment; "
+                   "first-time: hold new commenters; post: publish at once.")
 @click.option("--language", type=click.Choice(LANGUAGES), default=LANGUAGES[0], show_default=True,
               help="The language of the site's emails.")
 @with_appcontext
@@ -190,7 +192,7 @@ def demo_command():
 
 
 COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, doctor_command,
-            *PORTING_COMMANDS)
+            spam_group, *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:
