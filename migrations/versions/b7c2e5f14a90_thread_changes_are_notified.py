@@ -1,7 +1,7 @@
 """PostgreSQL tells every listening worker when a thread or a site changes (triggers sending NOTIFY), so reads need not ask
 
 Revision ID: b7c2e5f14a90
-Revises: 5c2e9b7d41f3
+Revises: 266f909efbfb
 Create Date: 2026-11-30 05:45:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c2e5f14a90'
-down_revision = '5c2e9b7d41f3'
+down_revision = '266f909efbfb'
 branch_labels = None
 depends_on = None
 
