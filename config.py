@@ -196,8 +196,9 @@ def engine_options(database_url: str) -> dict:
         # A busy writer makes others wait instead of failing with
         # "database is locked"; WAL itself is switched on per connection.
         return {"connect_args": {"timeout": 15}}
-    options: dict = {"pool_pre_ping": True}
     if database_url.startswith("postgresql"):
+        # No pool_pre_ping: the app pings only connections that sat idle
+        # (extensions.ping_when_idle), not one that served a moment ago.
         given = parse_qs(urlsplit(database_url).query)
-        options["connect_args"] = {name: value for name, value in POSTGRES_TIMEOUTS.items() if name not in given}
-    return options
+        return {"connect_args": {name: value for name, value in POSTGRES_TIMEOUTS.items() if name not in given}}
+    return {"pool_pre_ping": True}

@@ -1,6 +1,6 @@
 """Instructions per request: the read path's cost without the noise of a shared machine.
 
-    .venv/bin/python bench/instructions.py [--requests 200]
+    .venv/bin/python bench/instructions.py [--requests 200] [--limits on|off] [--postgres] [read 304 ...]
 
 Wall-clock rates on a virtual machine move by ten per cent or more from one
 minute to the next, which hides the effect of most single changes.  This
@@ -95,32 +95,50 @@ def per_request(app_name: str, case: str, requests: int, env: dict, etag: str, t
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=200, help="measured requests per scenario (default 200)")
+    parser.add_argument("--limits", choices=("on", "off"), default="on",
+                        help="rate limiting on reads and counts: on as deployed (the default; limits too high to "
+                             "refuse), or off")
+    parser.add_argument("--postgres", action="store_true",
+                        help="Causerie on PostgreSQL (127.0.0.1:5432, its own benchmark database) with rate limits "
+                             "in Redis (127.0.0.1:6379) instead of SQLite and memory; the count is the service "
+                             "process's, not the database's or Redis's")
+    parser.add_argument("--no-ceiling", action="store_true",
+                        help="leave out the ceiling app (its count does not depend on Causerie's code)")
+    parser.add_argument("scenarios", nargs="*", help=f"the scenarios to count, of {', '.join(SCENARIOS)} (default all)")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         app_name, case, requests, etag, ticket = options.child
         child(app_name, case, int(requests), etag, ticket)
         return 0
+    unknown = set(options.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(sorted(unknown))}: choose among {', '.join(SCENARIOS)}")
     if shutil.which("valgrind") is None:
         print("valgrind is missing: apt-get install -y valgrind", file=sys.stderr)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="causerie-instructions-"))
     try:
-        causerie = services.Causerie(workdir, "sqlite", f"sqlite:///{workdir / 'causerie.db'}", ORIGIN, 1)
+        if options.postgres:
+            causerie = services.Causerie(workdir, "postgresql", services.fresh_postgres_database(), ORIGIN, 1)
+            causerie.env["CAUSERIE_RATELIMIT_STORAGE_URI"] = services.REDIS_URL
+        else:
+            causerie = services.Causerie(workdir, "sqlite", f"sqlite:///{workdir / 'causerie.db'}", ORIGIN, 1)
         causerie.setup()
         body, etag, ticket = _first_read(causerie.env)
         (workdir / "body.json").write_bytes(body)
-        # Reads as the benchmark measures them (limits off); posting with
-        # limits on, and no wait for the load-time ticket to age.
-        reads = {**causerie.env, "CAUSERIE_RATELIMIT_ENABLED": "false"}
+        # Reads with limits on (as deployed, too high to refuse) or off;
+        # posting with limits on, and no wait for the load-time ticket to age.
+        reads = {**causerie.env, "CAUSERIE_RATELIMIT_ENABLED": "true" if options.limits == "on" else "false"}
         posts = {**causerie.env, "CAUSERIE_MIN_SUBMIT_SECONDS": "0"}
         ceiling = {**reads, "BENCH_CEILING_BODY": str(workdir / "body.json"), "BENCH_CEILING_ETAG": etag}
-        print(f"instructions per request, {options.requests} requests after {WARM} to warm up\n")
+        print(f"instructions per request, {options.requests} requests after {WARM} to warm up, "
+              f"{causerie.name}, read limits {options.limits}\n")
         print("| scenario | Causerie | ceiling | Causerie ÷ ceiling |\n|---|---|---|---|")
-        for case in SCENARIOS:
+        for case in options.scenarios or SCENARIOS:
             mine = per_request("causerie", case, options.requests, posts if case == "post" else reads, etag, ticket)
             best = per_request("ceiling", case, options.requests, ceiling, etag, ticket) \
-                if case in CEILING_SCENARIOS else None
+                if case in CEILING_SCENARIOS and not options.no_ceiling else None
             ratio = f"{mine / best:.2f}×" if best else ""
             print(f"| {case} | {mine:,.0f} | {f'{best:,.0f}' if best else ''} | {ratio} |", flush=True)
     finally:

@@ -35,6 +35,7 @@ from loadgen import Scenario  # noqa: E402
 from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet  # noqa: E402
 
 POST_PATH = "/posts/benchmark-posting/"
+PROPAGATION_PATH = "/posts/benchmark-propagation/"
 # Share of the CPU used by other processes above which a run is repeated.
 NOISY = 0.1
 POST_TEXT = "A *benchmark* comment, number {n}: it says something short, like a reader would."
@@ -52,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="3-second runs, no PostgreSQL, 100 thousand instead of 1 million rows")
     parser.add_argument("--skip-1m", action="store_true", help="stop the database-size test at 100 thousand rows")
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--skip-isso", action="store_true",
+                        help="no Isso (a smoke run of Causerie's own rows; Isso's columns show -)")
     parser.add_argument("--skip-render", action="store_true", help="no Chromium render timing")
     parser.add_argument("--python-loadgen", action="store_true", help="use the Python load generator even if wrk exists")
     parser.add_argument("--patience", type=float, default=20,
@@ -137,15 +140,42 @@ class Bench:
         }
 
     def start_causerie(self, stack: ExitStack, causerie: services.Causerie):
-        """Two servers on one database: reads with rate limiting off, posting as deployed."""
-        reader = stack.enter_context(causerie.server(CAUSERIE_RATELIMIT_ENABLED="false"))
+        """Three servers on one database: two as deployed (rate limits on), one
+        reading and one posting, which are also the two instances of the
+        propagation measure; and one with rate limiting off (information rows)."""
+        reader = stack.enter_context(causerie.server())
         writer = stack.enter_context(causerie.server())
+        unlimited = stack.enter_context(causerie.server(CAUSERIE_RATELIMIT_ENABLED="false"))
         status, headers, body = get(reader.port, self.causerie_thread_path(), {"Origin": self.origin})
         if status != 200 or len(json.loads(body)["comments"]) != dataset.BIG_SIZE:
             raise RuntimeError(f"Causerie's thread is not the seeded one: {status} {body[:200]!r}")
-        return reader, writer, body, headers["etag"], headers.get("causerie-ticket"), time.monotonic()
+        return reader, writer, unlimited, body, headers["etag"], headers.get("causerie-ticket"), time.monotonic()
 
-    def measure_causerie(self, name: str, reader, writer, etag: str, ticket: str | None, issued: float,
+    def propagation(self, reader, writer, ticket: str | None, issued: float, samples: int = 21) -> list[float]:
+        """Milliseconds from a comment's 201 on one instance to a reader of
+        another instance seeing it (polled as fast as one connection can)."""
+        time.sleep(max(0.0, 4 - (time.monotonic() - issued)))
+        path = self.causerie_thread_path(PROPAGATION_PATH)
+        headers = {"Origin": self.origin, "Content-Type": "application/json"}
+        took = []
+        for number in range(samples):
+            get(reader.port, path, {"Origin": self.origin})  # the reader knows the thread as it was
+            body = json.dumps({"site": services.SITE_KEY, "url": self.origin + PROPAGATION_PATH, "author": "Bench",
+                               "text": f"Propagation {number} {time.time()}", "ticket": ticket}).encode()
+            status, _, _ = get(writer.port, "/api/comments", headers, "POST", body)
+            if status != 201:
+                raise RuntimeError(f"posting for the propagation measure answered {status}")
+            posted = time.perf_counter()
+            while True:
+                status, _, raw = get(reader.port, path, {"Origin": self.origin})
+                if status == 200 and len(json.loads(raw)["comments"]) == number + 1:
+                    break
+                if time.perf_counter() - posted > 10:
+                    raise RuntimeError("a comment posted on one instance was not seen on the other in 10 s")
+            took.append((time.perf_counter() - posted) * 1000)
+        return sorted(took)
+
+    def measure_causerie(self, name: str, reader, writer, unlimited, etag: str, ticket: str | None, issued: float,
                          isso=None, ceiling=None, floor=None) -> None:
         """Each scenario at Isso, Causerie and the ceilings in turn, so all of them see the same machine.
 
@@ -182,12 +212,16 @@ class Bench:
                 result = self.load(scenario, server)
                 if what not in results or result.rps > results[what].rps:
                     results[what] = result
-        print(f"  causerie ({name}) read, rate limiting on ...", flush=True)
-        mine["read_limited"] = self.load(scenarios["read"], writer)
+        for what in ("read", "304", "counts"):
+            print(f"  causerie ({name}) {what}, rate limiting off ...", flush=True)
+            mine[f"{what}_unlimited"] = self.load(scenarios[what], unlimited)
+        print(f"  causerie ({name}) propagation from one instance to another ...", flush=True)
+        mine["propagation_ms"] = self.propagation(reader, writer, ticket, issued)
         # The larger of the two servers' per-worker averages, taken right after
         # the load: the check below reads back the thousands of comments just
         # posted, a read Isso is never asked for.
-        mine["rss"] = max((reader.worker_rss(), writer.worker_rss()), key=lambda r: sum(r) / max(1, len(r)))
+        mine["rss"] = max((reader.worker_rss(), writer.worker_rss(), unlimited.worker_rss()),
+                          key=lambda r: sum(r) / max(1, len(r)))
         status, _, raw = get(writer.port, self.causerie_thread_path(POST_PATH), {"Origin": self.origin})
         mine["post_visible"] = len(json.loads(raw)["comments"]) if status == 200 else 0
         if isso is not None:
@@ -211,7 +245,7 @@ class Bench:
         for size in sizes:
             print(f"  filling the database to {size:,} comments ...", flush=True)
             print("  " + causerie.seed("fill", services.SITE_KEY, str(size)).strip().splitlines()[-1], flush=True)
-            with causerie.server(CAUSERIE_RATELIMIT_ENABLED="false") as server:
+            with causerie.server() as server:
                 path = self.causerie_thread_path()
                 status, headers, body = get(server.port, path, {"Origin": self.origin})
                 thread_id = json.loads(body)["thread"]["id"]
@@ -221,8 +255,14 @@ class Bench:
                     with engine.begin() as conn:
                         conn.execute(sa.text("UPDATE thread SET version = version + 1 WHERE id = :id"),
                                      {"id": thread_id})
-                    started = time.perf_counter()
-                    status, headers, _ = get(server.port, path, {"Origin": self.origin})
+                    # On PostgreSQL the server hears of the change a moment
+                    # later: the read that first shows it is the cache miss.
+                    while True:
+                        started = time.perf_counter()
+                        status, fresh, _ = get(server.port, path, {"Origin": self.origin})
+                        if fresh["etag"] != headers["etag"]:
+                            break
+                    headers = fresh
                     misses.append((time.perf_counter() - started) * 1000)
                 read = self.load(Scenario("GET", path, {"Origin": self.origin}), server,
                                  duration=max(2.0, self.args.duration / 2), connections=1)
@@ -257,27 +297,30 @@ class Bench:
     def main(self) -> int:
         started = time.time()
         try:
-            version = services.ensure_isso()
-            self.results["isso_version"] = version
-            embed = services.isso_package_dir() / "js" / "embed.min.js"
-            self.results["isso_embed_gzip"] = len(gzip.compress(embed.read_bytes(), 9))
-            print(f"Isso {version}, Causerie (SQLite), ceiling: seeding and starting, {self.args.workers} workers each",
+            if not self.args.skip_isso:
+                version = services.ensure_isso()
+                self.results["isso_version"] = version
+                embed = services.isso_package_dir() / "js" / "embed.min.js"
+                self.results["isso_embed_gzip"] = len(gzip.compress(embed.read_bytes(), 9))
+            print(f"Causerie (SQLite), Isso, ceiling: seeding and starting, {self.args.workers} workers each",
                   flush=True)
             sqlite = services.Causerie(self.workdir, "sqlite", f"sqlite:///{self.workdir / 'causerie.db'}",
                                        self.origin, self.args.workers)
             sqlite.setup()
             with ExitStack() as stack:
-                isso = stack.enter_context(services.isso_server(self.workdir, self.origin, self.args.workers))
-                status, _, raw = get(isso.port, self.isso_scenarios()["read"].path)
-                if status != 200 or json.loads(raw).get("total_replies") != dataset.BIG_SIZE:
-                    raise RuntimeError(f"Isso's thread is not the seeded one: {status} {raw[:200]!r}")
-                reader, writer, body, etag, ticket, issued = self.start_causerie(stack, sqlite)
+                isso = None
+                if not self.args.skip_isso:
+                    isso = stack.enter_context(services.isso_server(self.workdir, self.origin, self.args.workers))
+                    status, _, raw = get(isso.port, self.isso_scenarios()["read"].path)
+                    if status != 200 or json.loads(raw).get("total_replies") != dataset.BIG_SIZE:
+                        raise RuntimeError(f"Isso's thread is not the seeded one: {status} {raw[:200]!r}")
+                reader, writer, unlimited, body, etag, ticket, issued = self.start_causerie(stack, sqlite)
                 ceiling = stack.enter_context(
                     services.ceiling_server(self.workdir, body, etag.strip('"'), self.args.workers))
                 floor = stack.enter_context(services.ceiling_server(
                     self.workdir, body, etag.strip('"'), self.args.workers, sqlite.env["CAUSERIE_DATABASE_URL"]))
                 self.results["widget_gzip"] = self.widget_size(reader.port)
-                self.measure_causerie("sqlite", reader, writer, etag, ticket, issued, isso, ceiling, floor)
+                self.measure_causerie("sqlite", reader, writer, unlimited, etag, ticket, issued, isso, ceiling, floor)
                 if not self.args.skip_render:
                     self.results["render"] = self.render(reader.port)
             self.results["scale_sqlite"] = self.scale(sqlite, etag)
@@ -286,12 +329,20 @@ class Bench:
                     print(f"Causerie (PostgreSQL): seeding and starting, {self.args.workers} workers", flush=True)
                     pg = services.Causerie(self.workdir, "postgresql", services.fresh_postgres_database(),
                                            self.origin, self.args.workers)
+                    if services.redis_available():
+                        # As deployed on several instances: the shared limits in Redis.
+                        pg.env["CAUSERIE_RATELIMIT_STORAGE_URI"] = services.REDIS_URL
+                        self.results["redis"] = True
+                    else:
+                        self.results["notes"].append(
+                            "Redis not reachable on 127.0.0.1:6379: the PostgreSQL rows keep rate limits in memory.")
                     pg.setup()
                     with ExitStack() as stack:
-                        reader, writer, body, etag, ticket, issued = self.start_causerie(stack, pg)
+                        reader, writer, unlimited, body, etag, ticket, issued = self.start_causerie(stack, pg)
                         floor = stack.enter_context(services.ceiling_server(
                             self.workdir, body, etag.strip('"'), self.args.workers, pg.env["CAUSERIE_DATABASE_URL"]))
-                        self.measure_causerie("postgresql", reader, writer, etag, ticket, issued, floor=floor)
+                        self.measure_causerie("postgresql", reader, writer, unlimited, etag, ticket, issued,
+                                              floor=floor)
                 else:
                     self.results["notes"].append("PostgreSQL not reachable on 127.0.0.1:5432: SQLite only.")
         finally:

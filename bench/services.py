@@ -24,7 +24,11 @@ ISSO_VENV = BENCH / ".isso-venv"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 SITE_KEY = "bench"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "causerie_bench"
+# BENCH_PG_DATABASE names another, for two runs at once (one counting
+# instructions while another measures, say).
+PG_BENCH_DB = os.environ.get("BENCH_PG_DATABASE", "causerie_bench")
+# Rate limits of the PostgreSQL rows, as deployed: a database of Redis's own.
+REDIS_URL = "redis://127.0.0.1:6379/9"
 
 # High enough never to refuse a benchmark request, while flask-limiter still
 # counts every request (the bookkeeping is part of what is measured).
@@ -108,6 +112,16 @@ def postgres_available() -> bool:
         _run([project_python(), "-c",
               "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres',"
               " connect_timeout=3).close()"], timeout=15)
+        return True
+    except (RuntimeError, subprocess.TimeoutExpired):
+        return False
+
+
+def redis_available() -> bool:
+    """Whether Redis answers on 127.0.0.1:6379 (it holds the PostgreSQL rows' rate limits)."""
+    try:
+        _run([project_python(), "-c", f"import redis; redis.Redis.from_url({REDIS_URL!r}, socket_timeout=3).ping()"],
+             timeout=15)
         return True
     except (RuntimeError, subprocess.TimeoutExpired):
         return False

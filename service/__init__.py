@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, cli, demo, errors, feeds, health, i18n, logs, metrics, moderation, security, settings, widget
 from .application import Causerie
-from .extensions import bind_reads, db, init_migrations, limiter, limiter_settings
+from .extensions import READS, bind_reads, db, init_limiter, init_migrations, limiter_settings, ping_when_idle
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
@@ -39,8 +39,13 @@ def create_app(overrides: dict | None = None, command_line: bool | None = None) 
     metrics.init_app(app)
     bind_reads(app.config)
     db.init_app(app)
+    with app.app_context():
+        for name, engine in db.engines.items():
+            # The read path retries a read on a dropped connection itself.
+            if name != READS and engine.dialect.name == "postgresql":
+                ping_when_idle(engine)
     limiter_settings(app.config)
-    limiter.init_app(app)
+    init_limiter(app)
     if command_line is None:
         command_line = click.get_current_context(silent=True) is not None
     if command_line:

@@ -1,6 +1,7 @@
 """The Flask extensions, created unbound so every module can import them."""
 
 import ipaddress
+import time
 from functools import wraps
 
 import sqlalchemy as sa
@@ -60,6 +61,39 @@ def limiter_settings(config: dict) -> None:
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
 
 
+# A pooled connection that served less than this many seconds ago is used
+# without a ping: a busy worker's writes save a round trip each.
+PING_AFTER_IDLE = 1.0
+
+
+def ping_when_idle(engine: sa.Engine) -> None:
+    """Ping a connection taken from ``engine``'s pool only when it sat idle.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: on PostgreSQL a
+    round trip of a post's eight.  A connection that served a moment ago is
+    almost surely alive; one that sat idle (an idle timeout, a restarted
+    server) is pinged, and replaced when the ping fails.  If the server drops
+    connections within the second after they served, the next write on one
+    fails with a 503 (nothing stored) and the pool starts afresh.
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _served(_dbapi_connection, record):
+        record.info["served_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("served_at", 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise sa.exc.DisconnectionError() from exc  # the pool connects afresh
+            raise
+
+
 def read_engine() -> sa.Engine:
     """The engine of the public read path.
 
@@ -108,6 +142,43 @@ def client_address() -> str:
 
 
 limiter = Limiter(key_func=client_address)
+
+# flask-limiter's own per-request hooks (not the limits themselves).
+_HOOKS = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs")
+
+
+def init_limiter(app) -> None:
+    """Bind flask-limiter to ``app``, except for the views marked with
+    :func:`limiter_skipped`.
+
+    flask-limiter looks at every request of the app (its before, after and
+    teardown hooks) even when the view has no limit of its own; on a read
+    that look alone costs about as much as the rest of the request.  Its
+    hooks are wrapped so that the views counted elsewhere (the reads, see
+    read_limits) skip them.
+    """
+    before = {name: list(getattr(app, name).get(None, ())) for name in _HOOKS}
+    limiter.init_app(app)
+    for name in _HOOKS:
+        hooks = getattr(app, name).get(None)
+        if hooks:
+            hooks[:] = [hook if hook in before[name] else _unless_skipped(hook, app.view_functions) for hook in hooks]
+
+
+def limiter_skipped(view):
+    """Mark a view whose rate limiting is done without flask-limiter."""
+    view.limiter_skipped = True
+    return view
+
+
+def _unless_skipped(hook, views: dict):
+    def hooked(*args):
+        view = views.get(request.endpoint)
+        if getattr(view, "limiter_skipped", False):
+            return args[0] if args else None  # the response (after_request), or nothing
+        return hook(*args)
+
+    return hooked
 
 
 def rate_limited(*limits):

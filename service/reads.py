@@ -85,6 +85,9 @@ class _Spares:
     def __init__(self, engine: sa.Engine):
         # No reference to the engine itself: it keys the spares weakly.
         self.idle: list = []
+        # SQLite's data_version each connection last reported, by id() of
+        # connections still open (see data_changed).
+        self.seen: dict[int, int] = {}
         self.error = engine.dialect.loaded_dbapi.Error
         sa.event.listen(engine, "engine_disposed", self._close_all)
 
@@ -100,6 +103,7 @@ class _Spares:
         self.idle.append(connection)
 
     def drop(self, connection) -> None:
+        self.seen.pop(id(connection), None)
         try:
             connection.close()
         except self.error:
@@ -129,6 +133,27 @@ class _Pooled:
 
 
 _SOURCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def data_changed(engine: sa.Engine) -> bool:
+    """Whether the SQLite database may have changed since the read
+    connection this asks on last asked: any commit by another connection, in
+    this process or another (``PRAGMA data_version``), or a connection that
+    has not asked before.  The read path's connections never write, so
+    every commit counts.
+    """
+    source = _source(engine)
+    connection = source.take(engine)
+    try:
+        cursor = connection.execute("PRAGMA data_version")
+        (version,) = cursor.fetchone()
+    except engine.dialect.loaded_dbapi.Error:
+        source.drop(connection)
+        return True
+    changed = source.seen.get(id(connection)) != version
+    source.seen[id(connection)] = version
+    source.give(connection)
+    return changed
 
 
 def _source(engine: sa.Engine):

@@ -1,11 +1,13 @@
 """Sites and threads: finding them, checking origins, and the read path.
 
-Reading a thread is the hot path of the whole service.  It costs one small
-query for the site and the thread's version (run as a :class:`~service.reads.Read`);
-the serialized body is cached per process for that version of the thread, and
-so are the counts of listing pages.  Because every change a reader could see
-advances the version in the same transaction (see models), a cache entry can
-never outlive the data it was built from, in this process or any other.
+Reading a thread is the hot path of the whole service.  It needs the site
+and the thread's version: one small query (run as a :class:`~service.reads.Read`),
+whose answer each process keeps for as long as it hears of every change
+(see freshness), so that most reads make no query at all.  The serialized
+body is cached per process for that version of the thread, and so are the
+counts of listing pages.  Because every change a reader could see advances
+the version in the same transaction (see models), a cache entry can never
+outlive the data it was built from, in this process or any other.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import current_app
 
-from . import hashing, mailer, urls
+from . import freshness, hashing, mailer, urls
 from .errors import APIError
 from .extensions import db
 from .metrics import cache_recorder
@@ -140,7 +142,9 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
     if key is not None and (len(key) > 200 or any(ord(c) < 32 for c in key)):
         raise APIError(400, "invalid", "The thread key is not valid.", {"thread": "Not a valid thread key."})
     normalized = normalized_url(url) if url else None
-    rows = _BY_KEY.rows(site=site, key=key, url=normalized) if key else _BY_URL.rows(site=site, url=normalized)
+    statement, params = (_BY_KEY, {"site": site, "key": key, "url": normalized}) if key \
+        else (_BY_URL, {"site": site, "url": normalized})
+    rows = freshness.rows(statement, (statement, site, key, normalized), 3, 4, **params)
     if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
     # Two rows: the key belongs to another page's thread than this URL's;
@@ -389,7 +393,8 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
     """The site's origins, and approved comment counts for many pages; keyed
     by the URLs as given.
 
-    One query finds the threads and their versions; a count is kept per
+    One query finds the threads and their versions (or what this process
+    knows of its answer, see freshness); a count is kept per
     (thread, version) like a thread's body, so only a thread that changed
     since it was last counted is counted again (in one more query).
     """
@@ -398,7 +403,8 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
         raise APIError(400, "invalid", f"At most {MAX_COUNT_URLS} URLs at once.", {"url": "Too many URLs."})
     normalized = {url: normalized_url(url) for url in page_urls}
     pages = sorted(set(normalized.values()))
-    rows = _counts_read(len(pages)).rows(site=site, **{f"u{number}": url for number, url in enumerate(pages)})
+    rows = freshness.rows(_counts_read(len(pages)), ("counts", site, *pages), 2, 3,
+                          site=site, **{f"u{number}": url for number, url in enumerate(pages)})
     if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
     cache = _cache("causerie.count_cache", COUNT_CACHE_THREADS)

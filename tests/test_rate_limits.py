@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from service.extensions import address_key
+from service.extensions import address_key, limiter
 
 from .conftest import REDIS_URL, ORIGIN, Reader, add_site, make_app
 from .servers import returned, silent_server
@@ -121,3 +121,54 @@ def test_a_limit_storage_that_never_answers_is_given_up_on(database_url, tmp_pat
         add_site(app, "blog")
         # Without socket timeouts the read would wait forever.
         assert returned(lambda: Reader(app.test_client(), "blog").read().status_code) == [200]
+
+
+def test_reads_are_counted_in_the_process_and_never_in_the_shared_storage(client, site, monkeypatch):
+    def shared(*args, **kwargs):
+        raise AssertionError("a read was counted in the shared storage")
+
+    monkeypatch.setattr(limiter.limiter, "hit", shared)
+    reader = Reader(client, site, ip=fresh_ip())
+    counts = lambda: client.get("/api/counts", query_string={"site": site, "url": f"{ORIGIN}/post"},  # noqa: E731
+                                headers={"Origin": ORIGIN}, environ_base={"REMOTE_ADDR": reader.ip}).status_code
+    codes = [reader.read().status_code for _ in range(3)] + [counts() for _ in range(3)]
+    assert codes == [200] * 5 + [429]
+
+
+def test_a_read_past_the_limit_says_when_to_come_back(client, site):
+    reader = Reader(client, site, ip=fresh_ip())
+    for _ in range(5):
+        reader.read()
+    response = reader.read()
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def test_one_address_reading_too_much_leaves_another_reading(client, site):
+    noisy, quiet = Reader(client, site, ip=fresh_ip()), Reader(client, site, ip=fresh_ip())
+    for _ in range(6):
+        noisy.read()
+    assert noisy.read().status_code == 429
+    assert quiet.read().status_code == 200
+
+
+def test_the_read_limit_follows_a_change_of_setting(app, client, site):
+    reader = Reader(client, site, ip=fresh_ip())
+    for _ in range(5):
+        reader.read()
+    app.config["CAUSERIE_RATELIMIT_READ"] = "7/minute"
+    assert reader.read().status_code == 200
+
+
+def test_flask_limiter_does_not_look_at_reads_but_still_at_posts(client, site, monkeypatch):
+    looked = []
+    identify = limiter.identify_request
+    monkeypatch.setattr(limiter, "identify_request", lambda: looked.append(1) or identify())
+    reader = Reader(client, site, ip=fresh_ip())
+    assert reader.read().status_code == 200
+    assert client.get("/api/counts", query_string={"site": site, "url": f"{ORIGIN}/post"},
+                      headers={"Origin": ORIGIN}).status_code == 200
+    assert looked == []
+    assert reader.post("Bonjour").status_code == 201
+    assert looked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -12,13 +13,15 @@ import pytest
 import sqlalchemy as sa
 
 from service.extensions import db
-from service.models import Comment
+from service.models import Comment, Site
 
 from .conftest import ORIGIN, PG_URL, REDIS_URL, add_site, make_app
 from .servers import Gunicorn, migrate, service_env
 
 pytestmark = pytest.mark.slow
 URL = f"{ORIGIN}/article"
+# Far longer than the promised second: only a broken promise waits this long.
+PATIENCE = 30
 
 
 def call(base, method, path, body=None, headers=None):
@@ -58,17 +61,54 @@ def shared_backend(empty_database_url, tmp_path):
             engine.dispose()
 
 
+def seen_on(base, condition, patience: float = PATIENCE):
+    """Read the thread on ``base`` until ``condition(comments)`` holds; the
+    seconds it took, or None if it never did."""
+    started = time.monotonic()
+    while time.monotonic() - started < patience:
+        status, _, body = read(base)
+        if status == 200 and condition(body["comments"]):
+            return time.monotonic() - started
+        time.sleep(0.005)
+    return None
+
+
+def schema_of(database_url: str) -> str:
+    """The PostgreSQL schema a test's database URL points into."""
+    return sa.engine.make_url(database_url).query["options"].partition("search_path=")[2]
+
+
 @pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs PostgreSQL and Redis (CI provides both)")
 @pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 class TestTwoInstancesOnPostgresAndRedis:
     @pytest.fixture
     def pair(self, shared_backend):
         app, env = shared_backend
-        env = {**env, "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "4/minute"}
+        env = {**env, "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "4/minute",
+               "CAUSERIE_RATELIMIT_READ": "100000/minute"}
         with Gunicorn(env, workers=1) as one, Gunicorn(env, workers=1) as two:
             yield app, one.url, two.url
 
-    def test_a_comment_approved_through_one_is_served_by_the_other_at_once(self, pair):
+    @pytest.fixture
+    def publishing_pair(self, shared_backend, empty_database_url):
+        """Two instances on a site that publishes at once, each with two
+        workers, their connections named so the test can cut them; and a
+        function posting with a load-time ticket."""
+        app, env = shared_backend
+        with app.app_context():
+            db.session.execute(sa.update(Site).values(mode="post"))
+            db.session.commit()
+        name = f"causerie-test-{uuid.uuid4().hex[:12]}"
+        url = sa.engine.make_url(empty_database_url).update_query_dict({"application_name": name})
+        env = {**env, "CAUSERIE_DATABASE_URL": url.render_as_string(hide_password=False),
+               "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "1000/minute",
+               "CAUSERIE_RATELIMIT_READ": "100000/minute"}
+        with Gunicorn(env, workers=2) as one, Gunicorn(env, workers=2) as two:
+            ticket = read(one.url)[1]["Causerie-Ticket"]
+            yield (app, lambda base, text: post(base, text, ticket), one.url, two.url, name,
+                   f"causerie listener {schema_of(empty_database_url)}")
+
+    def test_a_comment_approved_through_one_is_served_by_the_other_within_a_second(self, pair):
         app, one, two = pair
         status, _, body = post(one, "Bonjour depuis l’instance un")
         assert (status, body["status"]) == (201, "pending")
@@ -76,7 +116,7 @@ class TestTwoInstancesOnPostgresAndRedis:
         with app.app_context():
             db.session.get(Comment, body["comment"]["id"]).status = "approved"
             db.session.commit()
-        assert [c["id"] for c in read(two)[2]["comments"]] == [body["comment"]["id"]]
+        assert seen_on(two, lambda comments: [c["id"] for c in comments] == [body["comment"]["id"]]) is not None
 
     def test_etags_agree_between_instances(self, pair):
         _, one, two = pair
@@ -91,6 +131,67 @@ class TestTwoInstancesOnPostgresAndRedis:
         assert codes == [201] * 4
         assert post(one, "one too many")[0] == 429
         assert post(two, "one too many")[0] == 429
+
+    def test_a_comment_posted_on_one_is_read_on_the_other_after_its_notification(self, publishing_pair):
+        _, post, one, two, _, _ = publishing_pair
+        for number in range(1, 6):
+            # The other instance's workers have read (and kept) the thread as it was.
+            for _ in range(8):
+                assert len(read(two)[2]["comments"]) == number - 1
+            assert post(one, f"message {number}")[0] == 201
+            took = seen_on(two, lambda comments, n=number: len(comments) == n)
+            assert took is not None
+            print(f"write on one, seen on two after {took * 1000:.1f} ms")
+
+    def test_readers_see_changes_while_the_listeners_are_cut_and_after(self, publishing_pair):
+        app, post, one, two, _, listeners = publishing_pair
+        assert post(one, "before")[0] == 201
+        assert seen_on(two, lambda comments: len(comments) == 1) is not None
+        with app.app_context():
+            cut = db.session.scalars(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": listeners}).all()
+        assert cut and all(cut)
+        # Announced to nobody, or to listeners that forget on listening again.
+        assert post(one, "while cut")[0] == 201
+        assert seen_on(two, lambda comments: len(comments) == 2) is not None
+        # Every listener cut listens again (and a worker reading for the first time may add its own).
+        assert wait_until(lambda: connections_named(app, listeners) >= len(cut))
+        assert post(one, "after")[0] == 201
+        assert seen_on(two, lambda comments: len(comments) == 3) is not None
+
+    def test_readers_see_changes_after_every_connection_is_cut_as_by_a_restart(self, publishing_pair):
+        app, post, one, two, name, listeners = publishing_pair
+        assert post(one, "before")[0] == 201
+        assert seen_on(two, lambda comments: len(comments) == 1) is not None
+        with app.app_context():
+            cut = db.session.scalars(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN (:a, :b)"),
+                {"a": name, "b": listeners}).all()
+        assert len(cut) >= 4 and all(cut)
+        # The first write after the cut may meet a dead pooled connection (503, nothing stored).
+        assert wait_until(lambda: post(one, "after the restart")[0] == 201)
+        assert seen_on(two, lambda comments: len(comments) == 2) is not None
+
+
+def connections_named(app, name: str) -> int:
+    """How many connections to the database carry this application name now
+    (asked in a transaction of its own: PostgreSQL's view of the activity
+    stays the same for the whole of one)."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return connection.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                                     {"name": name})
+
+
+def wait_until(condition, patience: float = PATIENCE) -> bool:
+    """Poll ``condition`` until it holds, or patience runs out."""
+    deadline = time.monotonic() + patience
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @pytest.mark.parametrize("empty_database_url", ["sqlite"], indirect=True)

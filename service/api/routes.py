@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 
-from .. import comments, threads, tickets, validation
+from .. import comments, read_limits, threads, tickets, validation
 from ..extensions import client_address, limiter, rate_limited
 from . import allow_origins, bp
 
@@ -36,7 +36,7 @@ def _comment_answer(comment, **extra):
 
 
 @bp.get("/threads")
-@rate_limited(limiter.limit(_limit("READ")))
+@read_limits.limited
 def read_thread():
     """The approved comments of one page, with an ETag."""
     args = request.args
@@ -49,7 +49,7 @@ def read_thread():
 
 
 @bp.get("/counts")
-@rate_limited(limiter.limit(_limit("READ")))
+@read_limits.limited
 def read_counts():
     """Comment counts for the pages of a listing, in one request."""
     args = request.args
@@ -69,7 +69,7 @@ def create_comment():
 
 
 @bp.get("/comments/<int:comment_id>")
-@rate_limited(limiter.limit(_limit("READ")))
+@read_limits.limited
 def own_comment(comment_id: int):
     """The author checks on their own comment (pending or not)."""
     comment = comments.owned(comment_id, _bearer())
