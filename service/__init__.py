@@ -11,12 +11,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 
-from . import api, cli, demo, errors, feeds, health, i18n, moderation, security, widget
+from . import api, cli, demo, embed, errors, feeds, health, i18n, moderation, security, widget
 from .application import Causerie
 from .extensions import bind_reads, db, init_migrations, limiter, limiter_settings
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
-BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
+BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp, embed.bp)
 
 
 def create_app(overrides: dict | None = None) -> Causerie:
