@@ -115,8 +115,11 @@ class Fragment:
     def html(self) -> str:
         """The fragment itself."""
         body = json.loads(threads.thread_body(self.ref))
+        # The version is the ETag the API gives the widget for this thread and
+        # language: the widget that took the fragment over need not draw it again.
         return render_template("embed/thread.html", thread=body["thread"], words=Words(self.lang),
-                               roots=tree(body["comments"], self.newest_first), max_depth=MAX_DEPTH)
+                               roots=tree(body["comments"], self.newest_first),
+                               version=f'"{self.ref.etag}{strings.tag(self.lang)}"')
 
 
 def fragment(site: str | None, url: str | None, key: str | None = None, lang: str | None = None,

@@ -379,16 +379,16 @@ pre && start(pre, [...F.querySelectorAll('[data-c]')].map(a => ({...JSON.parse(a
 (async () => {
  const q = new URLSearchParams({site: SITE, url: URL_, lang});
  if (o.thread) q.set('thread', o.thread);
- let j;
+ let j, r;
  try {
-  const [b, r] = await api('/threads?' + q);
-  j = b;
+  [j, r] = await api('/threads?' + q);
   ticket = r.headers.get('Causerie-Ticket') || undefined;
  } catch (x) {
   return say(live, x.r ? t.err : t.net, 1);
  }
  if (j.i18n && !started) t = j.i18n;
- start(j.thread, j.comments);
+ // A fragment of this very version is on screen already.
+ pre && r.headers.get('ETag') == pre.v || start(j.thread, j.comments);
  // A reader's own held comments are known only to their browser: ask about those alone.
  for (const id in els) if (mine[id] && mine[id].p) mine[id].p = false, save('mine', id);
  await Promise.all(Object.keys(mine).filter(id => mine[id].p && mine[id].th == TH).map(async id => {
