@@ -84,6 +84,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         reasons=rules.reasons(verdicts),
         ip_hash=ip_hash,
         notify=data["notify"],
+        follow=data["follow"],
         language=data["language"],
         edit_token_hash=token_hash,
         created_at=utcnow(),
@@ -200,7 +201,7 @@ def delete(comment: Comment, origin: str | None) -> None:
     comment.text = comment.html = comment.author = ""
     comment.email = comment.email_hash = comment.website = comment.ip_hash = None
     comment.text_hash = None
-    comment.notify = False
+    comment.notify = comment.follow = False
     audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
     db.session.commit()
 

@@ -136,7 +136,7 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
         comment.email_hash = None
         comment.website = None
         comment.ip_hash = None
-        comment.notify = False
+        comment.notify = comment.follow = False
         comment.notify_confirmed_at = None
         comment.edit_token_hash = None
         if mode == "delete":

@@ -157,12 +157,15 @@ def new_comment(payload: dict) -> dict:
             "text", required=True, max_length=current_app.config["CAUSERIE_MAX_COMMENT_LENGTH"], multiline=True
         ),
         "notify": fields.boolean("notify"),
+        "follow": fields.boolean("follow"),
         "language": fields.language("lang"),
         "ticket": fields.string("ticket", max_length=500),
         "hp": payload.get("hp") if isinstance(payload.get("hp"), str) else "",
     }
     if data["notify"] and not data["email"] and "email" not in fields.errors:
         fields.errors["notify"] = "Give an email address to be told about replies."
+    if data["follow"] and not data["email"] and "email" not in fields.errors:
+        fields.errors["follow"] = "Give an email address to be told about new comments."
     fields.check()
     return data
 

@@ -193,16 +193,17 @@ const fail = (x, f, st) => {
  else if (j.code == 'banned') m = t.banned;
  else if (/edit_window|not_editable/.test(j.code)) m = t.closed;
  else for (const k in fields) {
-  const v = fields[k], el = f && f.elements[k == 'notify' ? 'email' : k];
+  const v = fields[k], el = f && f.elements[/notify|follow/.test(k) ? 'email' : k];
   if (!el || !el.id) { m = v; continue; }
   el.setAttribute('aria-invalid', 'true');
-  root.getElementById(el.id + 'e').textContent = /required/i.test(v) ? t.req : k == 'notify' ? t.needmail : /email|website/.test(k) ? t.bad : v;
+  root.getElementById(el.id + 'e').textContent = /required/i.test(v) ? t.req : el != f.elements[k] ? t.needmail : /email|website/.test(k) ? t.bad : v;
   first = first || el;
  }
  say(st, first ? t.fix : m, 1);
  first && first.focus();
 };
 
+const ck = (name, label) => h('p', {class: 'ck'}, h('input', {type: 'checkbox', name, id: 'n' + ++uid}), h('label', {for: 'n' + uid}, label));
 const field = (name, label, a, tag) => {
  const id = 'f' + ++uid, hint = a.hint;
  return h('p', {class: 'fl'}, h('label', {for: id}, label),
@@ -219,8 +220,8 @@ const form = parent => {
    field('email', t.email, {type: 'email', autocomplete: 'email', maxlength: 254, value: me.e}),
    field('website', t.web, {type: 'url', autocomplete: 'url', maxlength: 500, value: me.w})),
   field('text', t.text, {rows: 4, required: true, hint: t.hint}, 'textarea'),
-  // Reply emails are offered only by a service that sends email.
-  mail && h('p', {class: 'ck'}, h('input', {type: 'checkbox', name: 'notify', id: 'n' + ++uid}), h('label', {for: 'n' + uid}, t.notify)),
+  // Reply emails (and the page's new comments) are offered only by a service that sends email.
+  mail && ck('notify', t.notify), mail && ck('follow', t.follow),
   h('div', {class: 'hp', 'aria-hidden': 'true'}, h('label', {}, t.hp, h('input', {name: 'hp', tabindex: -1, autocomplete: 'off'}))),
   h('p', {class: 'bt'}, sb, parent && btn('cancel', t.cancel, 'lnk')), st);
  const dk = TH + ' ' + (parent ? parent.c.id : ''), ta = f.elements.text;
@@ -237,10 +238,10 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, follow: (E.follow || {}).checked, ticket, hp: E.hp.value, lang};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
-  if (body.notify && !body.email) miss.email = t.needmail;
+  if ((body.notify || body.follow) && !body.email) miss.email = t.needmail;
   if (Object.keys(miss).length) return fail({r: 1, j: {fields: miss}}, f, st);
   sb.disabled = true;
   sb.textContent = t.sending;
