@@ -241,7 +241,7 @@ const form = parent => {
    author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, follow: (E.follow || {}).checked, ticket, hp: E.hp.value, lang};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
-  if ((body.notify || body.follow) && !body.email) miss.email = t.needmail;
+  if ((body.notify || body.follow) && !body.email) miss.notify = t.needmail;
   if (Object.keys(miss).length) return fail({r: 1, j: {fields: miss}}, f, st);
   sb.disabled = true;
   sb.textContent = t.sending;
