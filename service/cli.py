@@ -143,11 +143,10 @@ def render_command(site_key, url, thread_key, lang, sort, output):
     """Print the server-rendered thread of a page, for static-site builds."""
     if not url and not thread_key:
         raise click.UsageError("Give --url or --thread.")
-    with current_app.test_request_context():
-        try:
-            html = fragment(site_key, url or None, thread_key, lang, sort).html()
-        except APIError as exc:
-            raise click.ClickException(exc.message) from exc
+    try:
+        html = fragment(site_key, url or None, thread_key, lang, sort).html()
+    except APIError as exc:
+        raise click.ClickException(exc.message) from exc
     output.write(html)
 
 
