@@ -50,6 +50,13 @@ def test_following_asks_the_address_first_and_says_so_in_the_email(app, client, 
     assert "new comments on that page (at most one an hour)" in message.get_content()
 
 
+def test_the_confirmation_page_names_the_followed_page(app, client, smtp, site):
+    reader(client).post(text="Following", email=FOLLOWER, follow=True)
+    run(app)
+    page = app.test_client().get(confirmation_path(smtp, FOLLOWER)).get_data(as_text=True)
+    assert "new comments on that page" in page
+
+
 def test_an_unconfirmed_follower_gets_no_comments(app, client, smtp, site):
     reader(client).post(text="Following", email=FOLLOWER, follow=True)
     run(app)
