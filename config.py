@@ -1,5 +1,9 @@
 """Causerie settings, read from ``CAUSERIE_*`` environment variables.
 
+The package reads this file as ``service/settings.py`` (a link to it), so an
+installed Causerie carries it inside the package rather than as a top-level
+``config`` module; in a source tree ``import config`` works as well.
+
 Every setting has a safe default so that a newcomer gets a working service
 with no configuration at all: an SQLite database and a secret key kept in the
 instance folder, and rate limits counted in memory.  Nothing secret is ever a
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,11 +42,27 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from exc
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value <= 0:
+        raise RuntimeError(f"{PREFIX}{name} must be more than 0, not {value}")
+    return value
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
         return default
-    return raw.lower() in {"1", "true", "yes", "on"}
+    # A typo such as "ture" must not quietly mean false (say, for Secure cookies).
+    if raw.lower() in TRUE_WORDS:
+        return True
+    if raw.lower() in FALSE_WORDS:
+        return False
+    raise RuntimeError(f"{PREFIX}{name} must be true or false (or 1/0, yes/no, on/off), not {raw!r}")
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -55,14 +76,47 @@ def _secret_key(instance_path: Path) -> str:
     if configured:
         return configured
     key_file = instance_path / "secret_key"
+    # Another worker may win the race to create the file: then read its key
+    # (and try again should that file vanish before it could be read).
+    for _ in range(3):
+        key = _read_key(key_file) or _create_key(key_file)
+        if key:
+            return key
+    raise RuntimeError(f"{key_file} could not be created or read; set {PREFIX}SECRET_KEY")
+
+
+def _read_key(key_file: Path) -> str | None:
+    """The key kept in ``key_file``, None if there is no file yet; an empty file is refused."""
     try:
-        return key_file.read_text().strip()
+        key = key_file.read_text().strip()
     except FileNotFoundError:
-        pass
+        return None
+    if not key:
+        raise RuntimeError(f"{key_file} is empty: delete it so that a new key is generated, "
+                           f"or set {PREFIX}SECRET_KEY")
+    return key
+
+
+def _create_key(key_file: Path) -> str | None:
+    """Generate a key into ``key_file`` and return it, or None if another process put one there first.
+
+    Several workers may start at once: each writes its key whole into a
+    temporary file of its own, then links it into place.  A link never
+    replaces an existing file, so exactly one key wins, and no process can
+    ever read a half-written file.
+    """
     key = secrets.token_urlsafe(48)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    fd, temporary = tempfile.mkstemp(prefix=".secret_key.", dir=key_file.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, key_file)
+    except FileExistsError:
+        return None
+    finally:
+        os.unlink(temporary)
     return key
 
 
@@ -82,6 +136,8 @@ def load(instance_path: str | os.PathLike) -> dict:
         # Only the admins' import upload may be larger than an API request.
         "CAUSERIE_MAX_IMPORT_SIZE": _env_int("MAX_IMPORT_SIZE", 100 * 1024 * 1024),
         "JSON_SORT_KEYS": False,
+        "CAUSERIE_METRICS_TOKEN": metrics_token(),
+        "CAUSERIE_LOG_FORMAT": log_format(),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -101,10 +157,37 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_SMTP_URL": _env("SMTP_URL"),
         "CAUSERIE_MAIL_FROM": _env("MAIL_FROM", "causerie@localhost"),
         "CAUSERIE_IP_RETENTION_DAYS": _env_int("IP_RETENTION_DAYS", 30),
+        # A moderator's session ends this many seconds after signing in (on
+        # the server too, see service.auth), however often it is used.
+        "PERMANENT_SESSION_LIFETIME": _env_positive_int("SESSION_LIFETIME", 12 * 3600),
+        "CAUSERIE_WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SECURE_COOKIES", False),
     }
+
+
+def instance_path() -> str | None:
+    """``CAUSERIE_INSTANCE_PATH``: the instance folder, when not Flask's default
+    (``instance/`` in a source tree, ``<environment>/var/causerie-instance`` installed)."""
+    value = _env("INSTANCE_PATH")
+    return str(Path(value).resolve()) if value else None
+
+
+def metrics_token() -> str | None:
+    """``CAUSERIE_METRICS_TOKEN``: what a Prometheus scrape must send; unset, no /metrics."""
+    return _env("METRICS_TOKEN")
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format() -> str:
+    """``CAUSERIE_LOG_FORMAT``: ``text`` (the default) or ``json``."""
+    value = (_env("LOG_FORMAT") or "text").lower()
+    if value not in LOG_FORMATS:
+        raise RuntimeError(f"{PREFIX}LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return value
 
 
 def engine_options(database_url: str) -> dict:

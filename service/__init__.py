@@ -9,9 +9,7 @@ from __future__ import annotations
 import click
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import config
-
-from . import api, cli, demo, embed, errors, feeds, health, i18n, moderation, security, widget
+from . import api, cli, demo, embed, errors, feeds, health, i18n, logs, metrics, moderation, security, settings, widget
 from .application import Causerie
 from .extensions import bind_reads, db, init_migrations, limiter, limiter_settings
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
@@ -19,10 +17,14 @@ from .moderation import porting_views  # noqa: F401 - the admin import/backup pa
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp, embed.bp)
 
 
-def create_app(overrides: dict | None = None) -> Causerie:
-    """Build a configured Causerie application."""
-    app = Causerie(__name__, instance_relative_config=True)
-    app.config.from_mapping(config.load(app.instance_path))
+def create_app(overrides: dict | None = None, command_line: bool | None = None) -> Causerie:
+    """Build a configured Causerie application.
+
+    ``command_line``: whether it serves a command (which may need Alembic);
+    by default, whether it is built inside one.
+    """
+    app = Causerie(__name__, instance_relative_config=True, instance_path=settings.instance_path())
+    app.config.from_mapping(settings.load(app.instance_path))
     if overrides:
         app.config.update(overrides)
 
@@ -32,11 +34,16 @@ def create_app(overrides: dict | None = None) -> Causerie:
         # believed; anything a client adds in front is ignored.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    # First, so that their timing and request ids wrap every other hook.
+    logs.init_app(app)
+    metrics.init_app(app)
     bind_reads(app.config)
     db.init_app(app)
     limiter_settings(app.config)
     limiter.init_app(app)
-    if click.get_current_context(silent=True) is not None:
+    if command_line is None:
+        command_line = click.get_current_context(silent=True) is not None
+    if command_line:
         # Built by the command line (`causerie`, `flask --app wsgi`): the
         # `db` commands need Flask-Migrate; web workers do not.
         init_migrations(app)

@@ -1,35 +1,49 @@
 """Moderator accounts: password hashing, sign-in, and the session.
 
-Passwords are hashed with Werkzeug's scrypt.  The session holds the
-moderator's id and a fingerprint of their password hash, so changing a
-password signs out every other browser.  Sign-in attempts are rate-limited
-per client address and per account name (see the moderation views).
+Passwords are hashed with Werkzeug's scrypt.  A sign-in creates a
+:class:`~service.models.ModeratorSession` row, and the signed session cookie
+carries only a random token naming it.  Every request looks the row up, so a
+session ends on the server when its moderator signs out, changes their
+password (their other sessions), is signed out everywhere
+(``causerie moderators revoke``) or removed, or when it reaches its lifetime
+(``CAUSERIE_SESSION_LIFETIME``): a copy of the cookie is worth nothing after
+that.  Sign-in attempts are rate-limited (see the moderation views).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
+import secrets
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
-from .models import Moderator, utcnow
+from .models import Moderator, ModeratorSession, utcnow
 
 # Checked against when the email is unknown, so that a wrong address costs
 # the same time as a wrong password and does not reveal who has an account.
 _DUMMY_HASH = generate_password_hash("causerie-timing-equaliser", method="scrypt")
-SESSION_KEY = "moderator_id"
-FINGERPRINT_KEY = "auth"
+SESSION_KEY = "session_token"
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
 
 
 def hash_password(password: str) -> str:
     """A salted scrypt hash of ``password``."""
     return generate_password_hash(password, method="scrypt")
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` cannot be a moderator's password (English, for the command line), or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
+    return None
 
 
 def authenticate(email: str, password: str) -> Moderator | None:
@@ -42,36 +56,83 @@ def authenticate(email: str, password: str) -> Moderator | None:
     return moderator if check_password_hash(moderator.password_hash, password or "") else None
 
 
-def _fingerprint(moderator: Moderator) -> str:
-    return hashlib.sha256(moderator.password_hash.encode()).hexdigest()[:16]
+def _session_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def login(moderator: Moderator) -> None:
     """Start a fresh session for ``moderator`` (a new session defeats fixation)."""
     session.clear()
-    session[SESSION_KEY] = moderator.id
-    session[FINGERPRINT_KEY] = _fingerprint(moderator)
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    # The moderator's sessions that ran out are forgotten as a new one starts.
+    db.session.execute(sa.delete(ModeratorSession).where(ModeratorSession.moderator_id == moderator.id,
+                                                         ModeratorSession.expires_at <= now))
+    db.session.add(ModeratorSession(id=_session_id(token), moderator_id=moderator.id, created_at=now,
+                                    expires_at=now + current_app.permanent_session_lifetime))
+    session[SESSION_KEY] = token
     session.permanent = True
-    moderator.last_login_at = utcnow()
+    moderator.last_login_at = now
     db.session.commit()
 
 
+def _current_session_id() -> str | None:
+    token = session.get(SESSION_KEY)
+    return _session_id(token) if isinstance(token, str) else None
+
+
 def logout() -> None:
-    """Forget the signed-in moderator."""
+    """End this browser's session, on the server too, and forget it."""
+    session_id = _current_session_id()
+    if session_id is not None:
+        db.session.execute(sa.delete(ModeratorSession).where(ModeratorSession.id == session_id))
+        db.session.commit()
     session.clear()
+
+
+def end_sessions(moderator: Moderator, keep_current: bool = False) -> int:
+    """Sign ``moderator`` out everywhere (but in this browser, if ``keep_current``);
+    returns how many sessions ended.  The caller commits."""
+    query = sa.delete(ModeratorSession).where(ModeratorSession.moderator_id == moderator.id)
+    current = _current_session_id() if keep_current else None
+    if current is not None:
+        query = query.where(ModeratorSession.id != current)
+    return db.session.execute(query).rowcount
+
+
+def other_sessions(moderator: Moderator) -> int:
+    """How many unexpired sessions ``moderator`` has besides this browser's."""
+    return db.session.scalar(
+        sa.select(sa.func.count(ModeratorSession.id))
+        .where(ModeratorSession.moderator_id == moderator.id, ModeratorSession.expires_at > utcnow(),
+               ModeratorSession.id != (_current_session_id() or "")))
+
+
+def set_password(moderator: Moderator, password: str, keep_current: bool = False) -> int:
+    """Give ``moderator`` a new password and end their sessions (but this
+    browser's, if ``keep_current``); returns how many ended.  The caller commits."""
+    moderator.password_hash = hash_password(password)
+    return end_sessions(moderator, keep_current=keep_current)
+
+
+def change_own_password(moderator: Moderator, current: str, new: str) -> bool:
+    """The signed-in ``moderator`` changes their password, proving they know
+    the current one; their other sessions end.  False if ``current`` is wrong."""
+    if not check_password_hash(moderator.password_hash, current or ""):
+        return False
+    set_password(moderator, new, keep_current=True)
+    return True
 
 
 def current_moderator() -> Moderator | None:
     """The signed-in moderator of this request, or None."""
     if "moderator" not in g:
         g.moderator = None
-        moderator_id = session.get(SESSION_KEY)
-        if isinstance(moderator_id, int):
-            moderator = db.session.get(Moderator, moderator_id)
-            if moderator is not None and hmac.compare_digest(
-                str(session.get(FINGERPRINT_KEY, "")), _fingerprint(moderator)
-            ):
-                g.moderator = moderator
+        session_id = _current_session_id()
+        if session_id is not None:
+            g.moderator = db.session.scalar(
+                sa.select(Moderator).join(ModeratorSession)
+                .where(ModeratorSession.id == session_id, ModeratorSession.expires_at > utcnow()))
     return g.moderator
 
 

@@ -11,16 +11,17 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from werkzeug.security import generate_password_hash
 
-from . import urls
+from . import auth, urls
 from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
+from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
 from .models import MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
+from .server import run_command
 from .worker import worker_command
 
 
@@ -111,14 +112,72 @@ def moderators_add(email, site_keys, admin, name, password_stdin):
         sites.append(site)
     if not admin and not sites:
         raise click.UsageError("Give at least one --site, or --admin.")
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.ClickException("The password must have at least 8 characters.")
+    password = _new_password(password_stdin)
     db.session.add(Moderator(email=email, name=name or email.split("@")[0], is_admin=admin, sites=sites,
-                             password_hash=generate_password_hash(password)))
+                             password_hash=auth.hash_password(password)))
     db.session.commit()
     click.echo(f"Moderator {email} created{' (admin)' if admin else ''}.")
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A new password, read from standard input or prompted for twice; refused if too short."""
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    problem = auth.password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    return password
+
+
+def _moderator(email: str) -> Moderator:
+    """The moderator with this email, or a clear error."""
+    email = email.strip().lower()
+    moderator = db.session.scalar(sa.select(Moderator).where(Moderator.email == email))
+    if moderator is None:
+        raise click.ClickException(f"No moderator has the email {email}.")
+    return moderator
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
+
+
+@moderators_group.command("passwd")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+@with_appcontext
+def moderators_passwd(email, password_stdin):
+    """Change a moderator's password; every session of the account is signed out."""
+    moderator = _moderator(email)
+    ended = auth.set_password(moderator, _new_password(password_stdin))
+    db.session.commit()
+    click.echo(f"Password of {moderator.email} changed; {_sessions(ended)} signed out.")
+
+
+@moderators_group.command("revoke")
+@click.argument("email")
+@with_appcontext
+def moderators_revoke(email):
+    """Sign a moderator out everywhere (the password stays)."""
+    moderator = _moderator(email)
+    ended = auth.end_sessions(moderator)
+    db.session.commit()
+    click.echo(f"{moderator.email} is signed out everywhere ({_sessions(ended)} ended).")
+
+
+@moderators_group.command("remove")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def moderators_remove(email, yes):
+    """Remove a moderator account and end its sessions (the audit log keeps its email)."""
+    moderator = _moderator(email)
+    email = moderator.email
+    if not yes:
+        click.confirm(f"Remove the moderator {email}?", abort=True)
+    db.session.delete(moderator)
+    db.session.commit()
+    click.echo(f"Moderator {email} removed; their audit log entries and staff replies are kept.")
 
 
 @click.command("demo")
@@ -126,7 +185,10 @@ def moderators_add(email, site_keys, admin, name, password_stdin):
 def demo_command():
     """Create the demo site and a sample discussion (idempotent)."""
     site = seed_demo()
-    click.echo(f"Demo site {site.key!r} ready: open {current_app.config['CAUSERIE_PUBLIC_URL']}/demo")
+    public = current_app.config["CAUSERIE_PUBLIC_URL"]
+    click.echo(f"Demo site {site.key!r} ready: open {public}/demo")
+    click.echo(f"Comments wait in its moderation queue, {public}/moderate/ ; to sign in, first create an account:")
+    click.echo("  causerie moderators add you@example.org --admin")
 
 
 @click.command("render")
@@ -150,8 +212,8 @@ def render_command(site_key, url, thread_key, lang, sort, output):
     output.write(html)
 
 
-COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, render_command,
-            *PORTING_COMMANDS)
+COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, doctor_command,
+            render_command, *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:
@@ -167,3 +229,5 @@ def _factory():
 
 
 main = FlaskGroup(create_app=_factory, help="Causerie, the self-hosted comment service.")
+# gunicorn rather than Flask's development server (``causerie run --debug`` for that).
+main.add_command(run_command)

@@ -67,7 +67,9 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     if status == "refuse":
         raise APIError(403, "banned", "You cannot comment on this site.", origins=ref.origins)
 
-    thread_id = ref.thread_id if ref.thread_id is not None else threads.create(ref, data["title"]).id
+    # One line (a U+2028 in it would break an email's subject), at most MAX_TITLE as validated.
+    title = " ".join(data["title"].split()) if data["title"] else None
+    thread_id = ref.thread_id if ref.thread_id is not None else threads.create(ref, title).id
     token, token_hash = hashing.new_token()
     comment = Comment(
         site_id=site.id,
@@ -92,7 +94,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         staff=False,
         pinned=False,
     )
-    _insert(comment, data["title"])
+    _insert(comment, title)
     audit.record(comment, "created", to_status=status, actor="rules", detail=", ".join(comment.reasons))
     notify.enqueue("comment.created", comment, site=site)
     replies = subscriptions.ask(comment, site)
@@ -107,10 +109,12 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
 _INSERT_COMMENT = _COMMENTS.insert()
-# A page's title is kept from the first post that sends one.
+# The title the site's own page declares (the widget sends its data-title or
+# document.title, from an allowed origin) follows the page: each post that
+# sends one updates it, so the first poster does not name the page for good.
 _BUMP_THREAD = _THREADS.update().where(_THREADS.c.id == sa.bindparam("thread")).values(
     version=_THREADS.c.version + 1,
-    title=sa.func.coalesce(sa.func.nullif(_THREADS.c.title, ""), sa.bindparam("title", type_=_THREADS.c.title.type)),
+    title=sa.func.coalesce(sa.func.nullif(sa.bindparam("title", type_=_THREADS.c.title.type), ""), _THREADS.c.title),
 )
 
 

@@ -1,8 +1,10 @@
 """The demo: a sample blog article in French (/demo) and English (/demo/en).
 
 ``seed_demo()`` creates the ``demo`` site and a sample threaded discussion
-under both articles; running it again changes nothing (each sample comment
-carries an ``import_ref``, so it is never added twice).  The pages are served
+under both articles, with work waiting in the moderation queue in both
+languages (comments held for review, one reported by a reader, one filed as
+spam); running it again changes nothing (each sample comment carries an
+``import_ref``, so it is never added twice).  The pages are served
 with the strict Content-Security-Policy the README asks of host sites, so the
 demo also shows that the widget needs nothing more.
 """
@@ -17,7 +19,7 @@ from flask import Blueprint, current_app, render_template
 
 from . import sanitize, urls
 from .extensions import db
-from .models import Comment, Site, Thread, utcnow
+from .models import Comment, Report, Site, Thread, utcnow
 
 SITE_KEY = "demo"
 LOCAL_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
@@ -36,6 +38,11 @@ class Sample:
     parent: str | None = None
     staff: bool = False
     pinned: bool = False
+    status: str = "approved"
+    # Why the rules held it, as the queue shows it.
+    reasons: tuple[str, ...] = ()
+    # A reader's report still open on it.
+    report: str | None = None
 
 
 DISCUSSIONS = {
@@ -62,6 +69,14 @@ DISCUSSIONS = {
                    parent="g"),
             Sample("i", "Jean", "Le conseil sur les résumés quotidiens m’a rendu mes week-ends 🙏 Avant, "
                    "chaque notification me faisait sursauter.", 20, pinned=True),
+            Sample("j", "Léa", "Première visite ici : est-ce que ces conseils valent aussi pour une "
+                   "page Facebook ?", 6, status="pending", reasons=("first_time",)),
+            Sample("k", "Bruno", "Je ne suis pas convaincu. Ça ressemble surtout à de la censure qui ne dit "
+                   "pas son nom.", 3, parent="g", status="pending", reasons=("first_time",)),
+            Sample("l", "Marc", "Claire, tu es vraiment nulle, arrête d’écrire.", 12, parent="i",
+                   report="Insultant envers l’autrice"),
+            Sample("m", "Promo-Express", "GAGNEZ 5000 € PAR JOUR depuis chez vous !!! Cliquez ici "
+                   "https://promo.example/gain", 2, status="spam", reasons=("duplicate",)),
         ),
     ),
     "en": (
@@ -84,6 +99,14 @@ DISCUSSIONS = {
             Sample("h", "Inès", "“Feature rather than count”: noting that one ✍️", 38, parent="g"),
             Sample("i", "Jean", "The advice on daily digests gave me my weekends back 🙏 Every "
                    "notification used to make me jump.", 20, pinned=True),
+            Sample("j", "Lea", "First time here: does this advice work for a Facebook page too?", 6,
+                   status="pending", reasons=("first_time",)),
+            Sample("k", "Bruno", "Not convinced. This sounds like censorship that won’t say its name.", 3,
+                   parent="g", status="pending", reasons=("first_time",)),
+            Sample("l", "Marc", "Claire, you’re hopeless, stop writing.", 12, parent="i",
+                   report="Insulting the author"),
+            Sample("m", "Promo-Express", "EARN $5000 A DAY from home!!! Click here https://promo.example/earn",
+                   2, status="spam", reasons=("duplicate",)),
         ),
     ),
 }
@@ -137,11 +160,15 @@ def _seed_thread(site: Site, url: str, title: str, lang: str, samples) -> None:
         if ref in existing:
             continue
         parent = existing.get(f"demo:{lang}:{sample.parent}") if sample.parent else None
+        created = now - timedelta(hours=sample.hours_ago)
         comment = Comment(
             site_id=site.id, thread=thread, parent_id=parent.id if parent else None, author=sample.author,
-            text=sample.text, html=sanitize.render(sample.text), status="approved", staff=sample.staff,
-            pinned=sample.pinned, created_at=now - timedelta(hours=sample.hours_ago), import_ref=ref,
+            text=sample.text, html=sanitize.render(sample.text), status=sample.status, staff=sample.staff,
+            pinned=sample.pinned, created_at=created, import_ref=ref,
+            reasons=sorted({*sample.reasons, *(("reported",) if sample.report else ())}),
         )
+        if sample.report:
+            comment.reports.append(Report(reason=sample.report, created_at=created + timedelta(minutes=20)))
         db.session.add(comment)
         db.session.flush()
         existing[ref] = comment

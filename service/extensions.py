@@ -1,7 +1,6 @@
 """The Flask extensions, created unbound so every module can import them."""
 
 from functools import wraps
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -9,6 +8,8 @@ from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+
+from .files import migrations_dir
 
 # Stable constraint names keep Alembic migrations portable across databases.
 NAMING = {
@@ -20,7 +21,7 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = migrations_dir()
 
 # The engine of the public read path (thread reads, counts), beside the
 # session's.  Its connections run in autocommit: a read is one statement, so

@@ -1,8 +1,9 @@
 """Liveness, database and rate-limit storage check for load balancers and monitors."""
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
+from . import doctor_probe
 from .extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -23,8 +24,12 @@ def healthz():
         db.session.rollback()
         return jsonify({"status": "error", "database": "unreachable", "rate_limits": rate_limits()}), 503
     limits = rate_limits()
-    return jsonify({"status": "degraded" if limits == "per process" else "ok", "database": "ok",
-                    "rate_limits": limits})
+    body = {"status": "degraded" if limits == "per process" else "ok", "database": "ok", "rate_limits": limits}
+    if doctor_probe.PROBE_HEADER in request.headers:
+        seen = doctor_probe.answer(request.headers[doctor_probe.PROBE_HEADER])
+        if seen is not None:
+            body["doctor"] = seen
+    return jsonify(body)
 
 
 def rate_limits() -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import unicodedata
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from itertools import groupby
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
@@ -30,20 +32,44 @@ def build(to: str, subject: str, body: str, headers: dict | None = None) -> Emai
     """A plain-text message from the service's sender address."""
     message = EmailMessage()
     sender = current_app.config["CAUSERIE_MAIL_FROM"]
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
+    message["From"] = header_value(sender)
+    message["To"] = header_value(to)
+    message["Subject"] = header_value(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "causerie.local")
     message["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
-        message[name] = value
+        message[name] = header_value(value)
     message.set_content(body)
     return message
 
 
+# Characters that break a header line (str.splitlines splits on all of them,
+# and the email package refuses them): controls, and Unicode's line and
+# paragraph separators, which a reader can put in a name or a page title.
+_LINE_BREAKING = ("Cc", "Zl", "Zp")
+
+
+def header_value(value: str) -> str:
+    """``value`` on one line: every control character and line or paragraph
+    separator becomes a space (a run of them, one)."""
+    runs = groupby(str(value), key=lambda ch: unicodedata.category(ch) in _LINE_BREAKING)
+    return "".join(" " if breaking else "".join(chars) for breaking, chars in runs).strip()
+
+
 def send(message: EmailMessage) -> None:
     """Deliver ``message`` now; raise :class:`MailError` if the server cannot take it."""
+    with connect() as server:
+        try:
+            server.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def connect() -> smtplib.SMTP:
+    """An SMTP connection, secured and signed in as ``CAUSERIE_SMTP_URL`` says
+    (close it, or use it in a ``with`` block); :class:`MailError` if that fails.
+    ``causerie doctor`` checks the settings with it."""
     url = current_app.config.get("CAUSERIE_SMTP_URL")
     if not url:
         raise MailError("CAUSERIE_SMTP_URL is not set")
@@ -52,17 +78,19 @@ def send(message: EmailMessage) -> None:
         raise MailError(f"unsupported SMTP URL scheme {parts.scheme!r}")
     options = parse_qs(parts.query)
     host = parts.hostname or "localhost"
+    server = None
     try:
         if parts.scheme == "smtps":
             server = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT,
                                       context=ssl.create_default_context())
         else:
             server = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
-        with server:
-            if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
-                server.starttls(context=ssl.create_default_context())
-            if parts.username:
-                server.login(unquote(parts.username), unquote(parts.password or ""))
-            server.send_message(message)
+        if options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+            server.starttls(context=ssl.create_default_context())
+        if parts.username:
+            server.login(unquote(parts.username), unquote(parts.password or ""))
     except (OSError, smtplib.SMTPException) as exc:
+        if server is not None:
+            server.close()
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
+    return server

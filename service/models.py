@@ -150,10 +150,29 @@ class Moderator(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
 
     sites = relationship("Site", secondary=moderator_sites)
+    sessions = relationship("ModeratorSession", cascade="all, delete-orphan", passive_deletes=True)
 
     def can_moderate(self, site_id: int) -> bool:
         """Admins moderate every site; others only the sites assigned."""
         return self.is_admin or any(site.id == site_id for site in self.sites)
+
+
+class ModeratorSession(db.Model):
+    """One signed-in browser of a moderator.
+
+    The session cookie carries a random token whose hash names this row; the
+    row must exist and be unexpired on every request, so signing out, a
+    password change or ``causerie moderators revoke`` ends a session on the
+    server, whatever copies of the cookie exist.
+    """
+
+    __tablename__ = "moderator_session"
+
+    # SHA-256 of the cookie's token: the table alone cannot sign anyone in.
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(sa.ForeignKey("moderator.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
 
 
 class Ban(db.Model):

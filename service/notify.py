@@ -25,8 +25,6 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +32,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
 
-from . import hashing, links, mailer, subscriptions
+from . import hashing, links, mailer, netguard, subscriptions
 from .extensions import db
 from .models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
 
@@ -51,7 +49,7 @@ FOLLOW_EVERY = timedelta(hours=1)
 FOLLOW_LIMIT = 50
 HOUSEKEEPING_EVERY = timedelta(hours=1)
 DIGEST_LIMIT = 50
-WEBHOOK_TIMEOUT = 10
+WEBHOOK_TIMEOUT = 10  # seconds for a whole delivery, however slowly the receiver answers
 SIGNATURE_HEADER = "Causerie-Signature"
 
 
@@ -510,30 +508,21 @@ def webhook_body(entry: Outbox, site: Site, comment: Comment | None) -> dict:
     return body
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is a failed delivery, not a reason to POST elsewhere
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def _post_webhook(entry: Outbox) -> None:
     site = db.session.get(Site, entry.site_id)
     if site is None or not site.webhook_url:
         return
+    try:
+        target = netguard.check(site.webhook_url, allow_private=current_app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"])
+    except netguard.RefusedURL as exc:
+        raise PermanentError(f"webhook refused: {exc}") from exc
     body = json.dumps(webhook_body(entry, site, _comment(entry)), ensure_ascii=False).encode()
-    request = urllib.request.Request(site.webhook_url, data=body, method="POST", headers={
+    status = netguard.post(target, body, deadline=WEBHOOK_TIMEOUT, headers={
         "Content-Type": "application/json",
         "User-Agent": "Causerie-Webhook/1",
         "Causerie-Event": entry.topic,
         "Causerie-Delivery": str(entry.id),
         SIGNATURE_HEADER: sign(webhook_secret(site), int(time.time()), body),
     })
-    try:
-        with _opener.open(request, timeout=WEBHOOK_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    if not 200 <= status < 300:
+    if not 200 <= status < 300:  # a redirect too: it is not followed
         raise RuntimeError(f"webhook answered HTTP {status}")

@@ -40,7 +40,7 @@ PAGE_HEADERS = {
 }
 
 
-SESSIONLESS_PATHS = ("/api/", "/widget.js", "/healthz", "/feeds/")
+SESSIONLESS_PATHS = ("/api/", "/widget.js", "/healthz", "/feeds/", "/metrics")
 
 
 class _SessionInterface(SecureCookieSessionInterface):

@@ -14,7 +14,9 @@ import hashlib
 import json
 from pathlib import Path
 
-WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+from .files import widget_dir
+
+WIDGET_DIR = widget_dir()
 SOURCE = "en"
 
 

@@ -23,6 +23,7 @@ from flask import current_app
 from . import hashing, mailer, urls
 from .errors import APIError
 from .extensions import db
+from .metrics import cache_recorder
 from .models import Comment, Site, Thread
 from .reads import Read, json_text
 
@@ -183,9 +184,11 @@ class _VersionCache:
     bodies, or approved counts.  A newer version replaces the older at once,
     and the whole is bounded by the values' total weight (bytes, or entries)."""
 
-    def __init__(self, capacity: int, weigh=lambda value: 1):
+    def __init__(self, capacity: int, weigh=lambda value: 1, record=None):
         self.capacity = capacity
         self.weigh = weigh
+        # Counts each lookup, hit or miss, when metrics are on (see metrics.cache_recorder).
+        self.record = record
         self.used = 0
         self.entries: OrderedDict = OrderedDict()  # thread id -> (version, value, weight)
         self.lock = threading.Lock()
@@ -197,10 +200,12 @@ class _VersionCache:
         what else the value depends on."""
         with self.lock:
             entry = self.entries.get(thread_id)
-            if entry is None or entry[0] != version:
-                return None
-            self.entries.move_to_end(thread_id)
-            return entry[1]
+            found = entry is not None and entry[0] == version
+            if found:
+                self.entries.move_to_end(thread_id)
+        if self.record is not None:
+            self.record(found)
+        return entry[1] if found else None
 
     def put(self, thread_id: int, version, value) -> None:
         """Keep ``value`` for this version of the thread (unless it alone exceeds the capacity)."""
@@ -222,7 +227,8 @@ def _cache(name: str, capacity: int, weigh=lambda value: 1) -> _VersionCache:
     # One cache per application (and so per database), never module-wide.
     cache = current_app.extensions.get(name)
     if cache is None:
-        cache = current_app.extensions[name] = _VersionCache(capacity, weigh)
+        record = cache_recorder(name.removeprefix("causerie."))
+        cache = current_app.extensions[name] = _VersionCache(capacity, weigh, record)
     return cache
 
 

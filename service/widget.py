@@ -22,8 +22,9 @@ import rjsmin
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from . import strings
+from .files import widget_dir
 
-WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+WIDGET_DIR = widget_dir()
 CSS_SLOT = "'__CSS__'"
 I18N_SLOT = "/*I18N*/{en: {n: {}}}"
 LANGUAGES_SLOT = "'__LANGS__'"

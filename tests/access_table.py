@@ -76,6 +76,8 @@ TABLE: dict[str, Rule] = {
     "moderation.static": Rule(ANYONE, "stylesheet and script of the moderation pages"),
     "moderation.login": Rule(ANYONE, "the sign-in form (rate-limited against brute force)"),
     "moderation.logout": Rule(ANYONE, "ends the caller's own session; CSRF-protected"),
+    "moderation.account": Rule(MODERATOR, "the moderator's own account: changing their own password"),
+    "moderation.end_other_sessions": Rule(MODERATOR, "signs the caller's own account out of its other browsers"),
     "moderation.queue_view": Rule(MODERATOR, "the queue of the moderator's sites"),
     "moderation.audit_view": Rule(MODERATOR, "the audit log of the moderator's sites"),
     "moderation.stats_view": Rule(MODERATOR, "statistics of the moderator's sites"),

@@ -3,6 +3,11 @@
 Every test runs on a fresh SQLite file in ``tmp_path``.  When
 ``CAUSERIE_TEST_DATABASE_URL`` names a PostgreSQL server, every database
 test runs a second time there, in a schema of its own that is dropped after.
+
+The suite never reads the developer's own ``CAUSERIE_*`` settings: they are
+removed when the run starts (only the variables that steer the test run
+itself are kept), and a test that needs a variable sets it with
+``monkeypatch``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,21 @@ import sqlalchemy as sa
 from service import create_app
 from service.extensions import db, limiter
 from service.models import Site
+
+# The variables that steer the test run itself, not the service under test.
+TEST_RUN_VARIABLES = ("CAUSERIE_TEST_", "CAUSERIE_REQUIRE_SERVICES", "CAUSERIE_CHROMIUM")
+TEST_SECRET_KEY = "test-secret"
+
+
+def pytest_configure(config):
+    """Run on the suite's settings only, whatever the developer's shell exports."""
+    for name in list(os.environ):
+        if name.startswith("CAUSERIE_") and not name.startswith(TEST_RUN_VARIABLES):
+            del os.environ[name]
+    # Every app of the run signs with the test key, so none writes a generated
+    # key file into the checkout's instance folder.
+    os.environ["CAUSERIE_SECRET_KEY"] = TEST_SECRET_KEY
+
 
 ORIGIN = "https://blog.example"
 PG_URL = os.environ.get("CAUSERIE_TEST_DATABASE_URL")
@@ -86,7 +106,7 @@ def make_app(database_url, tmp_path, **overrides):
     """An app with test-friendly settings; rate limits high unless a test lowers them."""
     settings = {
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 15}} if database_url.startswith("sqlite") else {},
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -100,7 +120,6 @@ def make_app(database_url, tmp_path, **overrides):
         "WTF_CSRF_ENABLED": True,
     }
     settings.update(overrides)
-    os.environ.setdefault("CAUSERIE_SECRET_KEY", "test-secret")
     # flask-limiter keeps "the storage is down" on its one Limiter, shared by
     # every app of this process; a new app starts as a new process would, with
     # its storage presumed alive (else it may count in the fallback's memory

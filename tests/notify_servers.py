@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -84,3 +85,43 @@ class WebhookReceiver:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class TricklingReceiver:
+    """A receiver that answers 200 one header every ``every`` seconds: a
+    per-read timeout never fires, only an overall deadline stops the caller."""
+
+    def __init__(self, headers: int, every: float):
+        self.headers, self.every = headers, every
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        self.listener.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.recv(65536)
+                try:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                    for n in range(self.headers):
+                        if self.stop.wait(self.every):
+                            return
+                        connection.sendall(f"X-Slow-{n}: 1\r\n".encode())
+                    connection.sendall(b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    continue
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()

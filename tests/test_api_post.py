@@ -39,6 +39,20 @@ def test_post_creates_the_thread_with_its_title(app, reader):
         assert db.session.query(Thread).one().title == "Les pièges de la modération"
 
 
+def test_a_later_post_from_the_page_updates_the_thread_title(app, reader):
+    reader.post("first", title="Buy cheap pills here")
+    reader.post("second", title="Les pièges de la modération")
+    reader.post("third")  # a post without a title keeps the one the page last declared
+    with app.app_context():
+        assert db.session.query(Thread).one().title == "Les pièges de la modération"
+
+
+def test_line_separators_in_a_title_are_folded(app, reader):
+    reader.post("hello", title="Un\u2028titre\u2029ici")
+    with app.app_context():
+        assert db.session.query(Thread).one().title == "Un titre ici"
+
+
 def test_post_writes_an_audit_event(app, reader):
     reader.post("hello")
     with app.app_context():

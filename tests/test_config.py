@@ -30,6 +30,25 @@ def test_secret_key_is_generated_once_and_kept(clean_env, tmp_path):
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
 
 
+def test_a_worker_that_loses_the_race_for_the_key_file_uses_the_winners_key(clean_env, tmp_path, monkeypatch):
+    generate = config.secrets.token_urlsafe
+
+    def rival_writes_first(size):
+        # Another gunicorn worker creates the file while this one generates its own key.
+        (tmp_path / "secret_key").write_text("the-winners-key")
+        return generate(size)
+
+    monkeypatch.setattr(config.secrets, "token_urlsafe", rival_writes_first)
+    assert config.load(tmp_path)["SECRET_KEY"] == "the-winners-key"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["secret_key"]
+
+
+def test_an_empty_key_file_is_refused_rather_than_signing_with_an_empty_key(clean_env, tmp_path):
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(RuntimeError, match="secret_key is empty"):
+        config.load(tmp_path)
+
+
 def test_secret_key_from_the_environment_wins(clean_env, tmp_path):
     clean_env.setenv("CAUSERIE_SECRET_KEY", "from-env")
     assert config.load(tmp_path)["SECRET_KEY"] == "from-env"
@@ -55,6 +74,19 @@ def test_a_number_that_is_not_a_number_is_a_clear_error(clean_env, tmp_path):
     clean_env.setenv("CAUSERIE_EDIT_WINDOW", "ten minutes")
     with pytest.raises(RuntimeError, match="CAUSERIE_EDIT_WINDOW"):
         config.load(tmp_path)
+
+
+@pytest.mark.parametrize("spelling", ["ture", "Y", "enabled"])
+def test_a_yes_or_no_setting_spelt_wrong_is_a_clear_error(clean_env, tmp_path, spelling):
+    clean_env.setenv("CAUSERIE_SECURE_COOKIES", spelling)
+    with pytest.raises(RuntimeError, match=f"CAUSERIE_SECURE_COOKIES must be true or false .* not '{spelling}'"):
+        config.load(tmp_path)
+
+
+@pytest.mark.parametrize(("spelling", "value"), [("TRUE", True), ("on", True), ("0", False), ("No", False)])
+def test_a_yes_or_no_setting_takes_the_usual_spellings(clean_env, tmp_path, spelling, value):
+    clean_env.setenv("CAUSERIE_SECURE_COOKIES", spelling)
+    assert config.load(tmp_path)["SESSION_COOKIE_SECURE"] is value
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

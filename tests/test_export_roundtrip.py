@@ -281,3 +281,13 @@ def test_restore_keeps_microseconds_and_edit_dates(app, rich_site, tmp_path):
     assert threads(app)[f"{ORIGIN}/quiet"].created_at == datetime(2024, 5, 6, 7, 8, 9, 123456)
     staff = next(c for c in comments(app).values() if c.author == "Staff")
     assert staff.edited_at == datetime(2025, 1, 1) and staff.moderated_at - staff.edited_at == timedelta(days=1)
+
+
+def test_backup_with_more_rows_than_allowed_is_refused(app, rich_site, tmp_path, monkeypatch):
+    from service.porting import source
+
+    path = export(app, rich_site, tmp_path)
+    monkeypatch.setattr(source, "MAX_ROWS", 4)
+    result = cli(app, "import", "json", path, "--site", "restored")
+    assert result.exit_code == 1
+    assert "more than 4 threads, comments and bans" in result.stderr

@@ -354,3 +354,13 @@ def test_a_page_url_too_long_once_encoded_is_skipped_with_its_reason(app, site, 
     assert result.exit_code == 0, result.output
     assert set(threads(app)) == {"https://blog.example/short"}
     assert "not a valid http(s) URL" in result.stdout
+
+
+def test_disqus_file_with_more_rows_than_allowed_is_refused(app, site, monkeypatch):
+    from service.porting import source
+
+    monkeypatch.setattr(source, "MAX_ROWS", 4)
+    result = cli(app, "import", "disqus", SAMPLE, "--site", site)
+    assert result.exit_code == 1
+    assert "more than 4 threads, comments and bans" in result.stderr
+    assert counts(app) == (0, 0)

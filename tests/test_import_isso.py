@@ -166,3 +166,99 @@ def test_values_of_the_wrong_type_in_the_database_are_dropped(app, site, isso_db
     assert result.exit_code == 0, result.output
     iris = comments(app)["isso:1"]
     assert (iris.author, iris.email, iris.text) == ("", None, "")
+
+
+ENDLESS_VIEW = """
+CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+CREATE VIEW comments AS
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
+  SELECT 1 AS tid, i AS id, NULL AS parent, 0.0 AS created, 1 AS mode, 'x' AS text FROM n ORDER BY i DESC;
+"""
+
+
+def hostile_isso(tmp_path, schema: str):
+    path = tmp_path / "hostile.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(schema)
+    connection.close()
+    return path
+
+
+def test_isso_file_with_a_view_over_an_endless_query_is_refused_before_reading(app, site, tmp_path):
+    path = hostile_isso(tmp_path, ENDLESS_VIEW)
+    result = cli(app, "import", "isso", path, "--site", site)
+    assert result.exit_code == 1
+    assert "holds a view named 'comments'" in result.stderr and "Nothing was imported." in result.stderr
+    assert counts(app) == (0, 0)
+
+
+def test_isso_file_with_an_extra_table_or_view_is_refused(app, site, isso_db):
+    with sqlite3.connect(isso_db) as connection:
+        connection.execute("CREATE VIEW everything AS SELECT * FROM comments")
+    connection.close()
+    result = cli(app, "import", "isso", isso_db, "--site", site)
+    assert result.exit_code == 1
+    assert "holds a view named 'everything'" in result.stderr
+    assert counts(app) == (0, 0)
+
+
+def test_isso_file_analyzed_by_sqlite_is_still_read(app, site, isso_db):
+    with sqlite3.connect(isso_db) as connection:
+        connection.execute("ANALYZE")
+    connection.close()
+    assert cli(app, "import", "isso", isso_db, "--site", site).exit_code == 0
+    assert counts(app) == (2, 6)
+
+
+def test_isso_file_with_a_computed_column_is_refused(app, site, tmp_path):
+    path = hostile_isso(tmp_path, """
+        CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256), title VARCHAR(256));
+        CREATE TABLE comments (tid INTEGER, id INTEGER PRIMARY KEY, parent INTEGER, created FLOAT, mode INTEGER,
+                               text AS (printf('%.*c', 1000000000, 'x')));
+        INSERT INTO threads VALUES (1, '/a', 'A');
+        INSERT INTO comments (tid, id, created, mode) VALUES (1, 1, 0, 1);
+    """)
+    result = cli(app, "import", "isso", path, "--site", site)
+    assert result.exit_code == 1
+    assert "computed columns" in result.stderr
+    assert counts(app) == (0, 0)
+
+
+@pytest.fixture
+def big_isso_db(isso_db):
+    with sqlite3.connect(isso_db) as connection:
+        connection.executemany(
+            "INSERT INTO comments (tid, parent, created, mode, text, author, voters) VALUES (1, NULL, ?, 1, ?, 'A', '')",
+            [(1609502400 + n, f"comment {n}") for n in range(2000)])
+    connection.close()
+    return isso_db
+
+
+def test_isso_read_that_exceeds_its_step_budget_is_stopped_and_writes_nothing(app, site, big_isso_db, monkeypatch):
+    from service.porting import isso
+
+    monkeypatch.setattr(isso, "MAX_STEPS", 10_000)
+    result = cli(app, "import", "isso", big_isso_db, "--site", site)
+    assert result.exit_code == 1
+    assert "more than 10,000 steps" in result.stderr and "Nothing was imported." in result.stderr
+    assert counts(app) == (0, 0)
+
+
+def test_isso_read_that_exceeds_its_time_budget_is_stopped(app, site, big_isso_db, monkeypatch):
+    from service.porting import isso
+
+    monkeypatch.setattr(isso, "MAX_SECONDS", -1)
+    result = cli(app, "import", "isso", big_isso_db, "--site", site)
+    assert result.exit_code == 1
+    assert "refused as hostile or damaged" in result.stderr
+    assert counts(app) == (0, 0)
+
+
+def test_isso_file_with_more_rows_than_allowed_is_refused(app, site, isso_db, monkeypatch):
+    from service.porting import source
+
+    monkeypatch.setattr(source, "MAX_ROWS", 4)
+    result = cli(app, "import", "isso", isso_db, "--site", site)
+    assert result.exit_code == 1
+    assert "more than 4 threads, comments and bans" in result.stderr
+    assert counts(app) == (0, 0)

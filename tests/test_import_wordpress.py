@@ -161,3 +161,13 @@ def test_disqus_file_is_refused_as_not_wordpress(app, site):
     result = cli(app, "import", "wordpress", DATA / "disqus.xml", "--site", site)
     assert result.exit_code == 1
     assert "This is not a WordPress export: its root element is <disqus>" in result.stderr
+
+
+def test_wordpress_file_with_more_rows_than_allowed_is_refused(app, site, monkeypatch):
+    from service.porting import source
+
+    monkeypatch.setattr(source, "MAX_ROWS", 4)
+    result = cli(app, "import", "wordpress", SAMPLE, "--site", site, *MOVED)
+    assert result.exit_code == 1
+    assert "more than 4 threads, comments and bans" in result.stderr
+    assert counts(app) == (0, 0)

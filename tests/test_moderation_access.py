@@ -174,7 +174,7 @@ def test_changing_the_password_signs_out_other_sessions(app, mod):
 
     with app.app_context():
         moderator = db.session.scalar(db.select(Moderator).where(Moderator.email == "mod@example.org"))
-        moderator.password_hash = auth.hash_password("another long password")
+        auth.set_password(moderator, "another long password")
         db.session.commit()
     assert mod.get("/moderate/").status_code == 303
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import random
+import uuid
+
 import pytest
 
 from service import auth
 from service.extensions import db
 from service.models import Moderator
 from tests.access_table import csrf_token
+from tests.conftest import REDIS_URL
+from tests.test_rate_limits import REDIS_DOWN
+
+# Limits hold in memory, on Redis, and while Redis is down (each process then counts on its own).
+STORAGES = ["memory://", REDIS_DOWN] + ([REDIS_URL] if REDIS_URL else [])
 from tests.moderation_helpers import PASSWORD, add_moderator
 
 
@@ -83,28 +91,66 @@ def test_authenticate_checks_the_password(app, account):
 
 
 class TestRateLimits:
+    @pytest.fixture(params=STORAGES)
+    def app_settings(self, request):
+        # A key prefix of its own for the per-account counters: Redis counters outlive a test.
+        return {"CAUSERIE_RATELIMIT_LOGIN": "3/minute", "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": "2/minute",
+                "RATELIMIT_STORAGE_URI": request.param, "RATELIMIT_KEY_PREFIX": f"t{uuid.uuid4().hex}"}
+
     @pytest.fixture
-    def app_settings(self):
-        return {"CAUSERIE_RATELIMIT_LOGIN": "3/minute", "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": "2/minute"}
+    def at(self, app):
+        """A browser at address number ``n`` of a network no earlier test used
+        (flask-limiter keeps the first app's key prefix for the whole process)."""
+        network = f"10.{random.randrange(256)}.{random.randrange(256)}"
 
-    def test_failed_sign_ins_to_one_account_are_limited(self, app, account):
+        def browser(n, client=None):
+            client = client or app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"{network}.{n}"
+            return client
+
+        return browser
+
+    def test_failures_from_many_addresses_never_lock_the_owner_out(self, app, account, at):
         for n in range(2):
-            client = app.test_client()
-            assert login(client, password="bad", environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}).status_code == 401
-        client = app.test_client()
-        response = login(client, environ_base={"REMOTE_ADDR": "192.0.2.99"})
-        assert response.status_code == 429 and response.headers["Retry-After"]
+            assert login(at(n), password="bad").status_code == 401
+        assert login(at(99)).status_code == 303
 
-    def test_failed_sign_ins_from_one_address_are_limited(self, app, client, account):
+    def test_an_account_under_attack_gives_each_address_two_tries(self, app, account, at):
+        for n in range(2):
+            login(at(n), password="bad")
+        client = at(50)
+        assert [login(client, password="bad").status_code for _ in range(2)] == [401, 401]
+        response = login(client)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+        assert "Too many failed sign-ins to this account from this address" in response.get_data(as_text=True)
+
+    def test_a_browser_that_signed_in_before_is_not_slowed_by_an_attack_on_its_account(self, app, account, at):
+        owner = at(77)
+        assert login(owner).status_code == 303
+        owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")})
+        for n in range(4):
+            login(at(n), password="bad")
+        assert login(owner, password="typo").status_code == 401
+        assert login(owner).status_code == 303
+
+    def test_a_known_browser_is_limited_on_its_own_failures(self, app, account, at):
+        owner = at(77)
+        login(owner)
+        owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")})
+        for n in range(2):
+            assert login(at(n + 80, owner), password="bad").status_code == 401
+        assert login(at(90, owner)).status_code == 429
+
+    def test_failed_sign_ins_from_one_address_are_limited(self, app, account, at):
+        client = at(1)
         for n in range(3):
             assert login(client, email=f"guess{n}@example.org", password="bad").status_code == 401
         response = login(client, email="mod@example.org")
         assert response.status_code == 429 and "<html" in response.get_data(as_text=True)
 
-    def test_successful_sign_ins_do_not_use_up_the_limit(self, app, account):
+    def test_successful_sign_ins_do_not_use_up_the_limit(self, app, account, at):
         for _ in range(4):
-            client = app.test_client()
-            assert login(client).status_code == 303
+            assert login(at(1)).status_code == 303
 
 
 def test_session_cookie_is_secure_over_https(app, account):
@@ -115,3 +161,22 @@ def test_session_cookie_is_secure_over_https(app, account):
                            headers={"Referer": "https://localhost/moderate/login"},
                            data={"email": "mod@example.org", "password": PASSWORD, "csrf_token": token})
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+class TestKnownBrowsers:
+    @pytest.fixture
+    def app_settings(self):
+        return {"CAUSERIE_RATELIMIT_LOGIN": "10/minute", "CAUSERIE_RATELIMIT_LOGIN_ACCOUNT": "3/minute"}
+
+    def test_a_browser_known_to_one_account_is_a_stranger_to_another(self, app, account):
+        add_moderator(app, "other@example.org", sites=["blog"])
+        owner = app.test_client()
+        assert login(owner).status_code == 303
+        owner.post("/moderate/logout", data={"csrf_token": csrf_token(owner, "/moderate/")})
+        for n in range(3):
+            client = app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"192.0.2.{n}"
+            assert login(client, email="other@example.org", password="bad").status_code == 401
+        # Known to mod@ only: on other@, under attack, it gets a stranger's two guesses.
+        codes = [login(owner, email="other@example.org", password="bad").status_code for _ in range(2)]
+        assert codes + [login(owner, email="other@example.org").status_code] == [401, 401, 429]

@@ -324,3 +324,17 @@ def test_stored_comments_are_unchanged_by_viewing(app, mod):
     mod.get("/moderate/")
     mod.get(f"/moderate/comments/{comment_id}")
     assert get(app, Comment, comment_id).status == "pending"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://169.254.169.254/latest", "http://0x7f000001/"])
+def test_settings_with_a_webhook_to_an_internal_address_are_refused_and_explained(app, admin, url):
+    response = admin.post("/moderate/sites/blog", settings_form(webhook_url=url))
+    assert response.status_code == 400 and "an internal address" in text(response)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Site.webhook_url).where(Site.key == "blog")) is None
+
+
+def test_settings_accept_an_internal_webhook_when_private_addresses_are_allowed(app, admin):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
+    response = admin.post("/moderate/sites/blog", settings_form(webhook_url="http://10.0.0.5/hook"))
+    assert response.status_code == 303

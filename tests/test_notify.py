@@ -18,7 +18,7 @@ from service.extensions import db
 from service.models import Comment, Outbox, Site, utcnow
 from tests.conftest import Reader, add_site
 from tests.moderation_helpers import add_comment, add_moderator, get
-from tests.notify_servers import SMTPServer, WebhookReceiver
+from tests.notify_servers import SMTPServer, TricklingReceiver, WebhookReceiver
 
 
 @pytest.fixture
@@ -74,6 +74,23 @@ def test_held_comment_emails_each_notification_address(app, client, smtp, held_s
     body = message.get_content()
     assert "Please look at this" in body and "Every comment is reviewed on this site" in body
     assert set(link_paths(body)) == {"approve", "reject", "spam"}
+
+
+def test_line_separators_in_a_name_or_page_title_do_not_stop_the_email(app, client, smtp, held_site):
+    Reader(client, "blog").post(text="Look", author="Lou\u2028Bcc: x@evil.example", title="A\u2029page\u2028title")
+    assert run(app).sent == 2
+    subject = smtp.mailbox.to("desk@example.org")[0]["Subject"]
+    assert "Lou Bcc: x@evil.example" in subject and "A page title" in subject
+    assert not any(ch in subject for ch in "\u2028\u2029\r\n")
+
+
+@pytest.mark.parametrize("value", ["a\u2028b", "a\u2029b", "a\x85b", "a\r\nb", "a\x0bb", "a\x1cb", "a\tb"])
+def test_every_header_value_is_folded_onto_one_line(app, value):
+    from service import mailer
+
+    with app.app_context():
+        message = mailer.build("to@example.org", value, "body", {"List-Id": value})
+    assert message["Subject"] == message["List-Id"] == "a b"
 
 
 def test_a_french_sites_held_comment_email_is_in_french(app, client, smtp, held_site):
@@ -614,7 +631,8 @@ def test_worker_command_delivers_once(app, client, smtp, held_site):
 
 
 @pytest.fixture
-def receiver():
+def receiver(app):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True  # the receiver listens on 127.0.0.1
     server = WebhookReceiver().start()
     yield server
     server.stop()
@@ -651,6 +669,7 @@ def test_webhook_receives_moderation_decisions(app, client, receiver):
 
 
 def test_webhook_error_status_is_retried(app, client):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
     receiver = WebhookReceiver(status=503).start()
     try:
         add_site(app, "blog", mode="post", webhook_url=receiver.url)
@@ -665,6 +684,7 @@ def test_webhook_error_status_is_retried(app, client):
 
 
 def test_webhook_redirect_is_a_failed_delivery(app, client):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
     receiver = WebhookReceiver(status=302).start()
     try:
         add_site(app, "blog", mode="post", webhook_url=receiver.url)
@@ -672,6 +692,69 @@ def test_webhook_redirect_is_a_failed_delivery(app, client):
         assert run(app).retried == 1
     finally:
         receiver.stop()
+
+
+def webhook_outcome(app) -> tuple[str, str | None]:
+    """The status and last error of the one webhook delivery."""
+    with app.app_context():
+        (entry,) = [o for o in db.session.scalars(sa.select(Outbox)) if o.payload.get("channel") == "webhook"]
+        return entry.status, entry.last_error
+
+
+def test_webhook_to_a_loopback_receiver_is_refused_by_default(app, client):
+    receiver = WebhookReceiver().start()
+    try:
+        add_site(app, "blog", mode="post", webhook_url=receiver.url)
+        Reader(client, "blog").post()
+        assert run(app).failed == 1
+        assert receiver.requests == []
+        status, error = webhook_outcome(app)
+        assert status == "failed" and "127.0.0.1, a loopback address" in error
+    finally:
+        receiver.stop()
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/hook", "http://[::1]/hook", "http://10.1.2.3/hook", "http://172.16.0.1/hook",
+    "http://192.168.1.1/hook", "http://169.254.169.254/latest/meta-data", "http://0x7f000001/hook",
+    "http://2130706433/hook", "http://127.1/hook", "http://localhost:8080/hook", "http://0.0.0.0/hook",
+    "http://224.0.0.1/hook", "http://240.0.0.1/hook", "http://[::ffff:127.0.0.1]/hook", "http://[fe80::1]/hook",
+    "http://[fc00::1]/hook", "http://100.64.0.1/hook",
+])
+def test_internal_addresses_are_refused(url):
+    with pytest.raises(notify.netguard.RefusedURL):
+        notify.netguard.check(url)
+
+
+def test_a_public_address_passes_and_internal_ones_pass_when_allowed():
+    assert notify.netguard.check("https://93.184.216.34/hook").address == "93.184.216.34"
+    assert notify.netguard.check("http://127.0.0.1:81/x?y=1", allow_private=True).path == "/x?y=1"
+
+
+def test_delivery_connects_to_the_checked_address_and_sends_the_original_host(app):
+    from service.netguard import Target, post
+
+    receiver = WebhookReceiver().start()
+    try:
+        port = receiver.server.server_port
+        # hooks.example resolves nowhere: only the pinned address can have been used.
+        target = Target("http", "hooks.example", port, "127.0.0.1", "/hook")
+        assert post(target, b"{}", {"Content-Type": "application/json"}, deadline=5) == 200
+        assert receiver.requests[0][0]["Host"] == f"hooks.example:{port}"
+    finally:
+        receiver.stop()
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_at_the_deadline(app, client, monkeypatch):
+    app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
+    monkeypatch.setattr(notify, "WEBHOOK_TIMEOUT", 1)
+    with TricklingReceiver(headers=40, every=0.25) as receiver:
+        add_site(app, "blog", mode="post", webhook_url=receiver.url)
+        Reader(client, "blog").post()
+        result = run(app)
+    assert (result.sent, result.retried) == (0, 1)
+    status, error = webhook_outcome(app)
+    assert status == "pending" and "no complete answer within 1 seconds" in error
 
 
 def test_no_webhook_row_without_a_webhook_url(app, client):

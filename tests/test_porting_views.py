@@ -121,3 +121,12 @@ def test_the_audit_log_names_an_import_in_french(admin):
     upload(admin, DATA / "disqus.xml")
     html = admin.get("/moderate/audit", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "importé" in html
+
+
+def test_uploaded_isso_file_with_an_endless_view_is_refused_with_the_reason(app, admin, tmp_path):
+    from .test_import_isso import ENDLESS_VIEW, hostile_isso
+
+    response = upload(admin, hostile_isso(tmp_path, ENDLESS_VIEW), fmt="isso")
+    assert response.status_code == 400
+    assert "holds a view named" in response.get_data(as_text=True)
+    assert counts(app) == (0, 0)

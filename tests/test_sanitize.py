@@ -105,3 +105,60 @@ def test_french_typography_survives():
 
 def test_code_blocks_are_not_linkified():
     assert "<a" not in render("```\nhttps://example.org\n```")
+
+
+HOSTILE_LINK_TEXTS = {
+    "parentheses after a link": lambda n: "http://a.b/" + "(" * n,
+    "parentheses before a link": lambda n: "(" * n + "http://a.example",
+    "dotted run": lambda n: "http://" + "a." * (n // 2),
+    "many links": lambda n: "a.example, " * (n // 11),
+    "repeated schemes": lambda n: "mailto:" * (n // 7),
+}
+
+
+class _ScanCounter:
+    """Counts the characters the link finder's scanner is handed, pass by pass."""
+
+    def __init__(self, monkeypatch):
+        from service.sanitize import link_finder
+
+        self.characters = 0
+        scan = link_finder.linkify.match
+
+        def counting(text):
+            self.characters += len(text)
+            return scan(text)
+
+        monkeypatch.setattr(link_finder.linkify, "match", counting)
+
+    def work(self, text: str) -> int:
+        self.characters = 0
+        render(text)
+        clean_html(text)
+        return self.characters
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE_LINK_TEXTS))
+def test_linkify_work_grows_linearly_with_hostile_text(monkeypatch, shape):
+    counter = _ScanCounter(monkeypatch)
+    make = HOSTILE_LINK_TEXTS[shape]
+    small, large = counter.work(make(1_250)), counter.work(make(10_000))
+    assert 0 < small and large <= 9 * small  # eight times the text, at most eight times the work
+
+
+def test_link_before_a_run_of_parentheses_is_linked_and_the_rest_kept_as_text():
+    html = render("http://a.b/" + "(" * 5_000)
+    assert html.startswith('<p><a href="http://a.b/" rel="nofollow ugc noopener">http://a.b/</a>(((')
+    assert html.count("(") == 5_000
+
+
+def test_bare_host_names_and_mailto_links_are_linked_but_bare_emails_are_not():
+    assert '<a href="http://example.org/page" rel="nofollow ugc noopener">example.org/page</a>' in render(
+        "see example.org/page")
+    assert '<a href="mailto:me@example.org" rel="nofollow ugc noopener">' in render("mailto:me@example.org")
+    assert "<a" not in render("write to me@example.org") and "<a" not in render("ftp://files.example/x")
+
+
+def test_links_in_imported_html_are_linkified_with_rel():
+    assert clean_html("<p>see https://example.org/a</p>") == (
+        '<p>see <a href="https://example.org/a" rel="nofollow ugc noopener">https://example.org/a</a></p>')

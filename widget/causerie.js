@@ -153,20 +153,20 @@ const place = (c, pending) => {
 };
 
 const draw = comments => {
- const kids = {}, by = {}, frag = D.createDocumentFragment();
+ const kids = {}, by = {};
  comments.forEach(c => by[c.id] = c);
- comments.forEach(c => {
+ // Listed backwards, and walked with a stack, not recursion: an imported
+ // thread may be thousands of replies deep.
+ [...comments].reverse().forEach(c => {
   const p = by[c.parent_id] ? c.parent_id : 0;
   (kids[p] = kids[p] || []).push(c);
  });
- (kids[0] || []).sort((a, b) => b.pinned - a.pinned);
- const walk = (pid, box, depth) => (kids[pid] || []).forEach(c => {
-  const e = node(c, depth, depth > MAX ? by[pid].author || t.anon : null);
-  box.append(e.li);
-  walk(c.id, depth < MAX ? e.kids : box, depth + 1);
- });
- walk(0, frag, 0);
- list.append(frag);
+ const st = (kids[0] || []).sort((a, b) => a.pinned - b.pinned);
+ for (let c; c = st.pop();) {
+  const p = els[c.parent_id], e = node(c, p ? p.depth + 1 : 0, p && p.depth >= MAX ? p.c.author || t.anon : null);
+  (!p ? list : p.depth < MAX ? p.kids : p.li.parentNode).append(e.li);
+  (kids[c.id] || []).forEach(k => st.push(k));
+ }
 };
 
 const tick = () => root.querySelectorAll('[data-u]').forEach(s => {

@@ -1,7 +1,7 @@
 """readers may follow a page: its new comments by email (confirmed like replies), grouped
 
 Revision ID: c4f1e07a9b21
-Revises: afd608200c73
+Revises: a54bdfac7f55
 Create Date: 2026-11-30 06:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4f1e07a9b21'
-down_revision = 'afd608200c73'
+down_revision = 'a54bdfac7f55'
 branch_labels = None
 depends_on = None
 

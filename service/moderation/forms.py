@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField,
                      TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
-from .. import urls
+from .. import netguard, urls
+from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..actions import MAX_STAFF_TEXT
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import DIGESTS, MODES
@@ -23,6 +25,19 @@ class LoginForm(FlaskForm):
 
     email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    """A signed-in moderator changes their own password."""
+
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Type your current password.")), Length(max=MAX_PASSWORD_LENGTH)])
+    new = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a new password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+               message=_l("The password must have at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+    confirm = PasswordField(_l("New password again"), validators=[
+        EqualTo("new", message=_l("The two new passwords are not the same."))])
 
 
 class CsrfForm(FlaskForm):
@@ -126,9 +141,23 @@ class SettingsForm(FlaskForm):
         self.clean_emails = clean
 
     def validate_webhook_url(self, field):
-        """Webhooks go to http(s) URLs only."""
-        if field.data and not field.data.lower().startswith(("http://", "https://")):
+        """Webhooks go to http(s) URLs on public addresses only (see service.netguard).
+
+        A host that does not resolve now is accepted: each delivery checks again.
+        """
+        if not field.data:
+            return
+        if not field.data.strip().lower().startswith(("http://", "https://")):
             raise ValidationError(_l("Use an http:// or https:// URL."))
+        try:
+            netguard.check(field.data.strip(), allow_private=current_app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"])
+        except netguard.RefusedURL as exc:
+            if exc.address is None:
+                raise ValidationError(_l("Use an http:// or https:// URL.")) from exc
+            raise ValidationError(_l("This URL leads to %(address)s, an internal address: webhooks only go to "
+                                     "public addresses.", address=exc.address)) from exc
+        except OSError:
+            pass
 
     @staticmethod
     def words(text: str | None) -> list[str]:

@@ -18,13 +18,13 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, links, notify, security, stats, subscriptions
+from .. import actions, auth, links, login_limits, notify, security, stats, subscriptions
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
 from . import bp, queue
 from .labels import status_label
-from .forms import BanForm, CsrfForm, LoginForm, SettingsForm, TextForm
+from .forms import BanForm, CsrfForm, LoginForm, PasswordForm, SettingsForm, TextForm
 
 MAX_BULK = 200
 
@@ -112,38 +112,43 @@ def _login_limit() -> str:
     return current_app.config["CAUSERIE_RATELIMIT_LOGIN"]
 
 
-def _account_limit() -> str:
-    return current_app.config.get("CAUSERIE_RATELIMIT_LOGIN_ACCOUNT") or _login_limit()
-
-
-def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
 def _failed(response) -> bool:
     return response.status_code != 303
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], key_func=client_address, deduct_when=_failed)
-@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login():
-    """Sign in with email and password."""
+    """Sign in with email and password (failures are limited, see login_limits)."""
     form = LoginForm()
     next_url = auth.safe_next(request.values.get("next"))
     if auth.current_moderator() is not None and request.method == "GET":
         return redirect(next_url or url_for(".queue_view"), code=303)
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
-        moderator = auth.authenticate(form.email.data, form.password.data)
+        moderator, wait = login_limits.check(form.email.data, form.password.data)
         if moderator is not None:
             auth.login(moderator)
-            return redirect(next_url or url_for(".queue_view"), code=303)
-        form.password.errors.append(_("That email and password do not match an account."))
-        status = 401
+            response = redirect(next_url or url_for(".queue_view"), code=303)
+            login_limits.remember_browser(response, moderator.email)
+            return response
+        if wait is None:
+            form.password.errors.append(_("That email and password do not match an account."))
+            status = 401
+        else:
+            form.password.errors.append(_too_many_failures(wait))
+            status, headers = 429, {"Retry-After": str(wait)}
     elif request.method == "POST":
         status = 400
-    return render_template("moderation/login.html", form=form, next=next_url), status
+    return render_template("moderation/login.html", form=form, next=next_url), status, headers
+
+
+def _too_many_failures(wait: int) -> str:
+    minutes = -(-wait // 60)
+    return ngettext("Too many failed sign-ins to this account from this address. Try again in %(num)d minute, "
+                    "or from a browser you signed in with before.",
+                    "Too many failed sign-ins to this account from this address. Try again in %(num)d minutes, "
+                    "or from a browser you signed in with before.", minutes)
 
 
 @bp.post("/logout")
@@ -152,6 +157,42 @@ def logout():
     auth.logout()
     flash(_("You are signed out."), "success")
     return redirect(url_for(".login"), code=303)
+
+
+# ------------------------------------------------------------------ own account
+
+
+def _password_change_key() -> str:
+    return f"password-change:{_me().id}"
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@auth.login_required
+@limiter.limit(login_limits.account_limit, methods=["POST"], key_func=_password_change_key, deduct_when=_failed)
+def account():
+    """The signed-in moderator's own account: change their password."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        if auth.change_own_password(_me(), form.current.data, form.new.data):
+            db.session.commit()
+            flash(_("Your password is changed. Your other sessions are signed out."), "success")
+            return redirect(url_for(".account"), code=303)
+        form.current.errors.append(_("This is not your current password."))
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("moderation/account.html", form=form, others=auth.other_sessions(_me())), status
+
+
+@bp.post("/account/sessions")
+@auth.login_required
+def end_other_sessions():
+    """Sign the moderator out of every other browser (a lost phone, a shared computer)."""
+    ended = auth.end_sessions(_me(), keep_current=True)
+    db.session.commit()
+    return _done(ngettext("%(num)d other session signed out.", "%(num)d other sessions signed out.", ended),
+                 default=url_for(".account"))
 
 
 # ------------------------------------------------------------------ the queue
@@ -443,16 +484,26 @@ def stats_csv():
 # ------------------------------------------------------------------ one-click links
 
 
+def _acting() -> bool:
+    """Whether an emailed link's request may act: a POST only.
+
+    Flask answers HEAD on every GET route (and Flask-WTF checks no CSRF token
+    on it); link checkers and mail scanners send HEAD as well as GET, so
+    anything but a POST only shows the page.
+    """
+    return request.method == "POST"
+
+
 @bp.route("/link/<token>", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def one_click(token: str):
-    """A moderation link from an email: GET confirms, POST acts, once."""
+    """A moderation link from an email: the page asks, only its form's POST acts, once."""
     link = links.read(token, "moderate")
     comment = db.session.get(Comment, link.comment_id)
     if comment is None:
         raise links.LinkError(404, "invalid")
     moderator = _link_moderator(link, comment)
-    if request.method == "GET":
+    if not _acting():
         return render_template("moderation/link_confirm.html", link=link, comment=comment, form=CsrfForm())
     if comment.status != "pending":
         return _error_page(409, _("This comment was already decided: it is %(status)s now.",
@@ -474,7 +525,7 @@ def _link_moderator(link: links.Link, comment: Comment) -> Moderator | None:
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def confirm_replies(token: str):
-    """Start the reply notifications a reader asked for: GET asks, POST acts.
+    """Start the reply notifications a reader asked for: the page asks, POST acts.
 
     Exempt from CSRF like unsubscribing: the signed link is the credential,
     and only its button acts, because mail scanners open links.
@@ -483,7 +534,7 @@ def confirm_replies(token: str):
     comment = db.session.get(Comment, link.comment_id)
     if comment is None or not (comment.notify or comment.follow):
         raise links.LinkError(410, "withdrawn", "confirm")
-    if request.method == "GET":
+    if not _acting():
         return render_template("moderation/confirm_replies.html", comment=comment, done=False)
     subscriptions.confirm(comment)
     db.session.commit()
@@ -493,12 +544,12 @@ def confirm_replies(token: str):
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str):
-    """Stop reply notifications: GET confirms, POST (also RFC 8058 one-click) acts."""
+    """Stop reply notifications: the page asks, POST (also RFC 8058 one-click) acts."""
     link = links.read(token, "unsubscribe")
     comment = db.session.get(Comment, link.comment_id)
     if comment is None:
         raise links.LinkError(404, "invalid")
-    if request.method == "GET":
+    if not _acting():
         return render_template("moderation/unsubscribe.html", comment=comment, done=False)
     stopped = notify.unsubscribe(comment)
     db.session.commit()

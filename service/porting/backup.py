@@ -175,11 +175,11 @@ def read(stream: IO[bytes]) -> Source:
     source.site = check.site(document.get("site"))
     for n, record in enumerate(check.list(document, "threads")):
         thread = check.thread(record, f"threads[{n}]")
-        source.threads[thread.url] = thread
+        source.add_thread(thread.url, thread)
     for n, record in enumerate(check.list(document, "comments")):
-        source.comments.append(check.comment(record, f"comments[{n}]"))
+        source.add_comment(check.comment(record, f"comments[{n}]"))
     for n, record in enumerate(check.list(document, "bans", required=False)):
-        source.bans.append(check.ban(record, f"bans[{n}]"))
+        source.add_ban(check.ban(record, f"bans[{n}]"))
     return source
 
 

@@ -65,13 +65,13 @@ def read(stream: IO[bytes], progress: Progress | None = None) -> Source:
             if flag(_child(elem, "isDeleted")):
                 deleted_threads.add(ref)
                 continue
-            source.threads[ref] = SourceThread(
+            source.add_thread(ref, SourceThread(
                 ref=ref,
                 url=_text(elem, "link"),
                 title=clean_line(unescape(_text(elem, "title")), MAX_TITLE) or None,
                 locked=flag(_child(elem, "isClosed")),
                 created_at=parse_iso(_text(elem, "createdAt")),
-            )
+            ))
         elif kind == "post":
             comment = _post(elem)
             if comment is None:
@@ -79,7 +79,7 @@ def read(stream: IO[bytes], progress: Progress | None = None) -> Source:
             elif comment.thread_ref in deleted_threads:
                 source.skipped["thread deleted in Disqus"] += 1
             else:
-                source.comments.append(comment)
+                source.add_comment(comment)
     return source
 
 

@@ -26,6 +26,9 @@ MAX_WEBSITE = 500
 MAX_TITLE = 300
 MAX_KEY = 200
 MAX_REF = 200
+# Threads, comments and bans one file may hold: about twenty times the
+# biggest blog we know of, and a bound on the memory a hostile file can take.
+MAX_ROWS = 1_000_000
 
 # Body formats a comment can arrive in; the importer renders each its own way.
 MARKDOWN = "markdown"  # Isso, Causerie: rendered like a new comment
@@ -98,6 +101,26 @@ class Source:
     # Causerie's own export also carries the site's settings and bans.
     site: dict | None = None
     bans: list[dict] = field(default_factory=list)
+
+    def add_thread(self, key: str, thread: SourceThread) -> None:
+        """Keep a thread under ``key``, refusing a file that holds more than :data:`MAX_ROWS` records."""
+        self._count()
+        self.threads[key] = thread
+
+    def add_comment(self, comment: SourceComment) -> None:
+        """Keep a comment, refusing a file that holds more than :data:`MAX_ROWS` records."""
+        self._count()
+        self.comments.append(comment)
+
+    def add_ban(self, ban: dict) -> None:
+        """Keep a ban (Causerie's own backups), counted like threads and comments."""
+        self._count()
+        self.bans.append(ban)
+
+    def _count(self) -> None:
+        if len(self.threads) + len(self.comments) + len(self.bans) >= MAX_ROWS:
+            raise ImportFileError(f"The file holds more than {MAX_ROWS:,} threads, comments and bans; "
+                                  "split it, or import it in parts.")
 
 
 Progress = Callable[[int], None]

@@ -88,14 +88,14 @@ def _item(source: Source, item: Element, fields: dict[str, Element]) -> None:
     if not ref:
         source.skipped["post without an id or link"] += len(comments)
         return
-    source.threads[ref] = SourceThread(
+    source.add_thread(ref, SourceThread(
         ref=ref,
         url=text_of(fields.get("link")),
         # WordPress stores titles and names with HTML entities (&#8217; for ’).
         title=clean_line(unescape(text_of(fields.get("title"))), MAX_TITLE) or None,
         locked=text_of(fields.get("comment_status")) == "closed",
         created_at=_wp_date(fields, "post_date_gmt", "post_date"),
-    )
+    ))
     for entry in comments:
         _comment(source, ref, _fields(entry))
 
@@ -112,7 +112,7 @@ def _comment(source: Source, thread_ref: str, fields: dict[str, Element]) -> Non
     approved = text_of(fields.get("comment_approved")).lower()
     parent = text_of(fields.get("comment_parent"))
     content = fields.get("comment_content")
-    source.comments.append(SourceComment(
+    source.add_comment(SourceComment(
         ref=REF_PREFIX + comment_id,
         thread_ref=thread_ref,
         parent_ref=REF_PREFIX + parent if parent and parent != "0" else None,

@@ -24,7 +24,7 @@ def demo(live_server):
 def test_french_demo_shows_the_sample_discussion_and_takes_a_comment(demo, page):
     page.goto(f"{demo}/demo")
     w = page.locator("#causerie")
-    expect(w.locator("h2")).to_have_text("9 commentaires")
+    expect(w.locator("h2")).to_have_text("10 commentaires")
     expect(w.locator("article").first).to_contain_text("Jean")
     expect(w.locator(".bg", has_text="Équipe")).to_have_count(2)
     expect(w.get_by_text("en réponse à Claire (autrice)")).to_be_visible()
@@ -40,6 +40,6 @@ def test_french_demo_shows_the_sample_discussion_and_takes_a_comment(demo, page)
 def test_english_demo_is_in_english(demo, page):
     page.goto(f"{demo}/demo/en")
     w = page.locator("#causerie")
-    expect(w.locator("h2")).to_have_text("9 comments")
+    expect(w.locator("h2")).to_have_text("10 comments")
     expect(w.locator(".bg", has_text="Staff")).to_have_count(2)
     expect(page.get_by_role("heading", level=1)).to_have_text("The pitfalls of community management on a blog")

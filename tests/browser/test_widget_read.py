@@ -183,3 +183,18 @@ def test_a_comment_without_a_name_shows_as_anonymous(live_server, host_page, pag
                               lang="fr")
     page.goto(url)
     expect(page.locator(f"#causerie #comment-{ids[0]} .au")).to_have_text("Anonyme")
+
+
+def test_a_reply_chain_three_thousand_deep_shows_every_comment_and_the_form(live_server, host_page, page):
+    # An imported thread may hold any depth; the widget must not recurse once per level.
+    specs = [{"author": f"R{n}", "text": f"Level {n}", **({"parent": n - 1} if n else {})} for n in range(3000)]
+    _, url, ids = thread_page(live_server, host_page, specs)
+    page.goto(url)
+    w = page.locator("#causerie")
+    expect(w.locator("h2")).to_have_text("3,000 comments", timeout=60_000)  # a busy machine builds it slowly
+    expect(w.locator("article")).to_have_count(3000)
+    expect(w.locator("form textarea[name=text]")).to_have_count(1)
+    # Beyond the capped depth the chain stays in reply order, each marked with whom it answers.
+    expect(w.locator(f"#comment-{ids[2999]}")).to_contain_text("replying to R2998")
+    assert w.locator("section > ol > li > ol > li > ol > li > ol > li > article").count() == 2997
+    assert page.errors == []
