@@ -52,6 +52,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     email_hash = hashing.email_hash(data["email"])
     ip_hash = hashing.ip_hash(client_ip)
     text_hash = hashing.text_fingerprint(data["text"])
+    commenter, commenter_hash = _commenter(site.key, data["commenter"])
     status, verdicts = rules.judge(
         rules.Submission(
             site=site,
@@ -62,6 +63,9 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
             honeypot=data["hp"],
             seconds_since_load=tickets.age(data["ticket"], site.key),
             min_seconds=current_app.config["CAUSERIE_MIN_SUBMIT_SECONDS"],
+            commenter_hash=commenter_hash,
+            author=data["author"],
+            website=data["website"],
         )
     )
     if status == "refuse":
@@ -78,6 +82,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         author=data["author"],
         email=data["email"],
         email_hash=email_hash,
+        commenter_hash=commenter_hash,
         website=data["website"],
         text=data["text"],
         html=sanitize.render(data["text"]),
@@ -100,11 +105,21 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     replies = subscriptions.ask(comment, site)
     # Answer from what is in hand: after the commit the site's attributes
     # would be read again from the database.
-    answer = owner_answer(comment, edit_token=token,
-                          editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies)
+    answer = owner_answer(comment, site.key, edit_token=token,
+                          editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies,
+                          commenter=commenter)
     origins = list(site.origins or [])
     db.session.commit()
     return Posted(answer, origins)
+
+
+def _commenter(site_key: str, sent: str | None) -> tuple[str, str]:
+    """The commenter key the browser sent back (or a new one, if it sent
+    none this service signed), and its hash for this site."""
+    if (known := hashing.commenter_key(site_key, sent)) is not None:
+        return sent, known
+    fresh = hashing.new_commenter_key()
+    return fresh, hashing.commenter_key(site_key, fresh)
 
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
@@ -167,29 +182,48 @@ def _check_editable(comment: Comment) -> datetime:
 
 
 def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
-    """A reader's edit of their own comment, re-rendered and re-checked."""
+    """A reader's edit of their own comment, judged again as a new comment would be.
+
+    The new text, name and website meet every rule a new post meets (but
+    those about the form itself), and the site's mode: on a ``pre`` site,
+    or from a commenter not yet trusted on a ``first-time`` one, a published
+    comment goes back to the queue and the moderators hear of it as of a new
+    held comment.  An edit never publishes a comment that was not already.
+    A comment a moderator edited is theirs to change from then on.
+    """
     threads.require_origin(comment.site.origins or [], origin)
     until = _check_editable(comment)
+    if comment.edited_by_staff:
+        raise APIError(409, "not_editable_moderated",
+                       "A moderator has edited this comment; it can no longer be changed here.")
     if comment.thread.locked:
         raise APIError(403, "thread_locked", "This discussion is closed.")
+    site = comment.site
+    author, website = data.get("author", comment.author), data.get("website", comment.website)
+    text_hash = hashing.text_fingerprint(data["text"])
+    status, verdicts = rules.judge(
+        rules.Submission(site=site, text=data["text"], author=author, website=website,
+                         email_hash=comment.email_hash, ip_hash=comment.ip_hash, text_hash=text_hash,
+                         commenter_hash=comment.commenter_hash, comment_id=comment.id),
+        checks=rules.EDIT_RULES,
+    )
+    if status == "refuse":
+        raise APIError(403, "banned", "You cannot comment on this site.")
     before = comment.status
+    # Held stays held, whatever the edit: the moderators decide.
+    comment.status = max(status, before, key=rules.STRENGTH.__getitem__)
+    sent_back = before == "approved" and comment.status != "approved"
+    comment.reasons = sorted(set(comment.reasons or []) | set(rules.reasons(verdicts))
+                             | ({"edited"} if sent_back else set()))
     comment.text = data["text"]
     comment.html = sanitize.render(data["text"])
-    comment.text_hash = hashing.text_fingerprint(data["text"])
-    comment.author = data.get("author", comment.author)
-    comment.website = data.get("website", comment.website)
+    comment.text_hash = text_hash
+    comment.author, comment.website = author, website
     comment.edited_at = utcnow()
-    # The edit may add what the rules would have held: a published comment
-    # then goes back to the queue rather than staying out with new words.
-    sub = rules.Submission(site=comment.site, text=comment.text, email_hash=comment.email_hash,
-                           ip_hash=comment.ip_hash, text_hash=comment.text_hash)
-    verdicts = [v for rule in (rules.banned_words, rules.suspect_words, rules.too_many_links) if (v := rule(sub))]
-    if verdicts:
-        strongest = max((v.outcome for v in verdicts), key=rules.STRENGTH.__getitem__)
-        if rules.STRENGTH[strongest] > rules.STRENGTH[comment.status]:
-            comment.status = strongest
-        comment.reasons = sorted(set(comment.reasons or []) | set(rules.reasons(verdicts)))
-    audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader")
+    audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader",
+                 detail=", ".join(rules.reasons(verdicts)))
+    if sent_back:
+        notify.enqueue("comment.edited", comment, site=site)
     db.session.commit()
     return until
 
@@ -204,14 +238,19 @@ def delete(comment: Comment, origin: str | None) -> None:
     comment.status = "deleted"
     comment.text = comment.html = comment.author = ""
     comment.email = comment.email_hash = comment.website = comment.ip_hash = None
-    comment.text_hash = None
+    comment.text_hash = comment.commenter_hash = None
     comment.notify = comment.follow = False
     audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
     db.session.commit()
 
 
 def report(comment_id: int, origin: str | None, reason: str, client_ip: str | None) -> None:
-    """A reader reports a published comment; enough reports send it back to the queue."""
+    """A reader reports a published comment; enough reports send it back to the queue.
+
+    One voice per address key (an IPv6 reader's /64).  A staff reply stays
+    published whatever the count: its reports wait in the queue's reported
+    view for a moderator.
+    """
     comment = find(comment_id)
     if comment is None or comment.status != "approved":
         raise APIError(404, "comment_not_found", "There is no such comment.")
@@ -227,7 +266,7 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
     open_reports = db.session.scalar(
         sa.select(sa.func.count(Report.id)).where(Report.comment_id == comment.id, Report.resolved.is_(False))
     )
-    if open_reports >= comment.site.report_threshold:
+    if open_reports >= comment.site.report_threshold and not comment.staff:
         comment.status = "pending"
         comment.reasons = sorted(set(comment.reasons or []) | {"reported"})
         audit.record(comment, "reported", from_status="approved", to_status="pending", actor="readers",
@@ -241,7 +280,14 @@ def owner_status(comment: Comment) -> str:
     return OWNER_STATUS[comment.status]
 
 
-def owner_answer(comment: Comment, **extra) -> dict:
-    """The API's answer to the author about their own comment."""
+def owner_answer(comment: Comment, site_key: str, **extra) -> dict:
+    """The API's answer to the author about their own comment.
+
+    A comment not published has no avatar in it: an avatar answered for a
+    held comment would let anyone test which address a guess belongs to.
+    """
     status = owner_status(comment)
-    return {"comment": {**threads.public_comment(comment), "status": status}, "status": status, **extra}
+    shown = threads.public_comment(comment, site_key)
+    if comment.status != "approved":
+        shown["avatar"] = ""
+    return {"comment": {**shown, "status": status}, "status": status, **extra}

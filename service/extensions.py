@@ -1,5 +1,6 @@
 """The Flask extensions, created unbound so every module can import them."""
 
+import ipaddress
 from functools import wraps
 
 import sqlalchemy as sa
@@ -81,9 +82,29 @@ def init_migrations(app) -> None:
         Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
 
+def address_key(address: str) -> str:
+    """What every per-address count, report and hash keys on: an IPv4 address
+    itself, an IPv6 address its /64 network.
+
+    One IPv6 subscriber usually gets a whole /64 and may use any address in
+    it, so counting full addresses would let one person count as millions.
+    Anything that is not an IP address (already a network, say) is kept as is.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
+
+
 def client_address() -> str:
-    """The client's address, as ProxyFix has already corrected it."""
-    return request.remote_addr or "unknown"
+    """The client's address key (see :func:`address_key`), from the address
+    ProxyFix has already corrected: the key of every per-address rate limit."""
+    return address_key(request.remote_addr or "unknown")
 
 
 limiter = Limiter(key_func=client_address)

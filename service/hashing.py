@@ -12,6 +12,9 @@ import hmac
 import secrets
 
 from flask import current_app
+from itsdangerous import BadSignature, Signer
+
+from .extensions import address_key
 
 
 def _key(purpose: str) -> bytes:
@@ -30,13 +33,49 @@ def email_hash(email: str | None) -> str | None:
 
 
 def ip_hash(address: str | None) -> str | None:
-    """The client's address, kept only as a keyed hash (and purged later)."""
-    return keyed("ip", address) if address else None
+    """The client's address key (an IPv6 address's /64, see
+    :func:`~service.extensions.address_key`), kept only as a keyed hash (and purged later)."""
+    return keyed("ip", address_key(address)) if address else None
 
 
-def avatar(email_hash_value: str | None, author: str) -> str:
-    """A short public seed for the widget's identicon; never the email hash itself."""
-    return keyed("avatar", email_hash_value or f"name:{author}")[:16]
+def avatar(site_key: str, commenter_hash_value: str | None, email_hash_value: str | None, author: str) -> str:
+    """A short public seed for the widget's identicon; never the email hash itself.
+
+    It follows the commenter key (see :func:`commenter_key`) when the comment
+    has one, so typing someone's address does not borrow their face; older
+    and imported comments fall back to the address, then the name.  The
+    site is part of the keyed value, so one person's avatars on two sites
+    cannot be matched.
+    """
+    seed = (f"commenter:{commenter_hash_value}" if commenter_hash_value
+            else f"email:{email_hash_value}" if email_hash_value else f"name:{author}")
+    return keyed("avatar", f"{site_key}\n{seed}")[:16]
+
+
+def _commenter_signer() -> Signer:
+    return Signer(current_app.config["SECRET_KEY"], salt="causerie.commenter")
+
+
+def new_commenter_key() -> str:
+    """A fresh commenter key, signed so that only this service can issue one."""
+    return _commenter_signer().sign(secrets.token_urlsafe(24)).decode()
+
+
+def commenter_key(site_key: str, key: str | None) -> str | None:
+    """The stored hash of a commenter key the browser sent back, or None if
+    it sent none or one this service did not sign.
+
+    A browser gets its key with its first comment on a site and sends it
+    with every later one: it proves "the same browser as before", which a
+    typed email address cannot.  The hash is per site.
+    """
+    if not key:
+        return None
+    try:
+        value = _commenter_signer().unsign(key).decode()
+    except BadSignature:
+        return None
+    return keyed("commenter", f"{site_key}\n{value}")
 
 
 def new_token() -> tuple[str, str]:

@@ -88,6 +88,7 @@ class Comment(db.Model):
         sa.Index("ix_comment_thread_status", "thread_id", "status"),
         sa.Index("ix_comment_site_status_created", "site_id", "status", "created_at"),
         sa.Index("ix_comment_site_email_hash", "site_id", "email_hash"),
+        sa.Index("ix_comment_site_commenter_hash", "site_id", "commenter_hash"),
         sa.Index("ix_comment_site_text_hash", "site_id", "text_hash"),
         sa.UniqueConstraint("site_id", "import_ref", name="uq_comment_site_import_ref"),
     )
@@ -101,6 +102,9 @@ class Comment(db.Model):
     author: Mapped[str] = mapped_column(sa.String(100), default="")
     email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
     email_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    # Keyed hash of the commenter key the author's browser keeps (see
+    # hashing.commenter_key): trust and reply emails follow it, not a typed address.
+    commenter_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     website: Mapped[str | None] = mapped_column(sa.String(500), default=None)
     text: Mapped[str] = mapped_column(sa.Text, default="")
     html: Mapped[str] = mapped_column(sa.Text, default="")

@@ -10,7 +10,8 @@ SMTP server delays mail, it loses none.
 
 Channels:
 
-``moderators``  an email per held or reported comment (site digest "instant")
+``moderators``  an email per held or reported comment, or published comment
+                its author's edit sent back to the queue (site digest "instant")
 ``digest``      an hourly or daily summary of what is waiting
 ``reply``       tells a commenter who asked for it that someone answered
 ``confirm``     asks an address whether it wants those emails (see subscriptions)
@@ -36,7 +37,7 @@ from . import hashing, links, mailer, netguard, subscriptions
 from .extensions import db
 from .models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
 
-MODERATOR_TOPICS = ("comment.created", "comment.reported")
+MODERATOR_TOPICS = ("comment.created", "comment.reported", "comment.edited")
 WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")
 DIGEST_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 MAX_ATTEMPTS = 15
@@ -293,15 +294,19 @@ def schedule_digests(now: datetime) -> int:
 
 
 def _held_query(site_id: int, since: datetime | None, until: datetime):
-    """Pending comments that arrived, or were sent back by readers' reports, in the period."""
+    """Pending comments that arrived, or were sent back by readers' reports
+    or their author's edit, in the period."""
     query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == "pending",
                                      Comment.created_at <= until)
     if since is None:
         return query
-    reported = sa.select(ModerationEvent.comment_id).where(
-        ModerationEvent.site_id == site_id, ModerationEvent.action == "reported",
+    sends_back = sa.or_(ModerationEvent.action == "reported",
+                        sa.and_(ModerationEvent.action == "edited", ModerationEvent.from_status == "approved",
+                                ModerationEvent.to_status == "pending"))
+    sent_back = sa.select(ModerationEvent.comment_id).where(
+        ModerationEvent.site_id == site_id, sends_back,
         ModerationEvent.created_at > since, ModerationEvent.created_at <= until)
-    return query.where(sa.or_(Comment.created_at > since, Comment.id.in_(reported)))
+    return query.where(sa.or_(Comment.created_at > since, Comment.id.in_(sent_back)))
 
 
 # --------------------------------------------------------------------- deliveries

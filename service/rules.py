@@ -40,6 +40,22 @@ class Submission:
     honeypot: str = ""
     seconds_since_load: float | None = None
     min_seconds: float = 3
+    # The key the author's browser proved (see hashing.commenter_key): what
+    # makes a returning commenter trusted, never the typed email.
+    commenter_hash: str | None = None
+    # The name and website are shown beside the text, so the word and link
+    # rules read them too.
+    author: str = ""
+    website: str | None = None
+    # When a reader edits a published comment: that comment, left out of
+    # the history the rules compare with (it is not its own copy, nor its
+    # own proof of trust).
+    comment_id: int | None = None
+
+    @property
+    def shown(self) -> str:
+        """Everything readers will see: the text, the name and the website."""
+        return "\n".join(part for part in (self.text, self.author, self.website) if part)
 
 
 @dataclass
@@ -66,7 +82,8 @@ _COPIES = sa.select(
     sa.func.count(sa.case((sa.or_(_comment.email_hash == sa.bindparam("email_hash"),
                                   _comment.ip_hash == sa.bindparam("ip_hash")), 1))),
 ).where(_comment.site_id == sa.bindparam("site"), _comment.text_hash == sa.bindparam("text_hash"),
-        _comment.created_at >= sa.bindparam("since"), _comment.status != "deleted")
+        _comment.created_at >= sa.bindparam("since"), _comment.status != "deleted",
+        _comment.id != sa.bindparam("edited"))
 
 
 def banned_commenter(sub: Submission) -> Verdict | None:
@@ -95,19 +112,19 @@ def _words_in(text: str, words: list[str]) -> list[str]:
 
 def banned_words(sub: Submission) -> Verdict | None:
     """A word the site refuses: the comment is rejected."""
-    found = _words_in(sub.text, sub.site.banned_words or [])
+    found = _words_in(sub.shown, sub.site.banned_words or [])
     return Verdict("rejected", "banned_word", {"words": found}) if found else None
 
 
 def suspect_words(sub: Submission) -> Verdict | None:
     """A word worth a human look: the comment is held."""
-    found = _words_in(sub.text, sub.site.suspect_words or [])
+    found = _words_in(sub.shown, sub.site.suspect_words or [])
     return Verdict("pending", "suspect_word", {"words": found}) if found else None
 
 
 def too_many_links(sub: Submission) -> Verdict | None:
-    """Link-stuffed comments are held."""
-    count = len(LINK_PATTERN.findall(sub.text))
+    """Link-stuffed comments are held (a link in the name counts; the website field does not)."""
+    count = len(LINK_PATTERN.findall(sub.text)) + len(LINK_PATTERN.findall(sub.author))
     return Verdict("pending", "too_many_links", {"links": count}) if count > sub.site.max_links else None
 
 
@@ -124,7 +141,7 @@ def duplicate_text(sub: Submission) -> Verdict | None:
     """The same text again: from the same person, or many times over, is spam."""
     copies, own_copies = db.session.connection().execute(_COPIES, {
         "site": sub.site.id, "text_hash": sub.text_hash, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash,
-        "since": utcnow() - DUPLICATE_WINDOW}).one()
+        "since": utcnow() - DUPLICATE_WINDOW, "edited": sub.comment_id or 0}).one()
     if own_copies:
         return Verdict("spam", "duplicate")
     folded_length = sum(ch.isalnum() for ch in sub.text)
@@ -138,26 +155,32 @@ def site_mode(sub: Submission) -> Verdict:
     mode = sub.site.mode
     if mode == "post":
         return Verdict("approved", "mode_post")
-    if mode == "first-time" and sub.email_hash and _has_approved(sub):
+    if mode == "first-time" and sub.commenter_hash and _has_approved(sub):
         return Verdict("approved", "trusted_commenter")
     return Verdict("pending", "mode_pre" if mode == "pre" else "first_time")
 
 
 def _has_approved(sub: Submission) -> bool:
+    # Anyone can type an address, so only the commenter key counts.
     return db.session.scalar(
         sa.select(Comment.id)
-        .where(Comment.site_id == sub.site.id, Comment.email_hash == sub.email_hash, Comment.status == "approved")
+        .where(Comment.site_id == sub.site.id, Comment.commenter_hash == sub.commenter_hash,
+               Comment.status == "approved", Comment.id != (sub.comment_id or 0))
         .limit(1)
     ) is not None
 
 
 RULES = (banned_commenter, honeypot, banned_words, duplicate_text, too_fast, suspect_words, too_many_links)
+# A reader's edit of their comment: every rule of a new post but those about
+# the form itself (an edit has no honeypot field and no load ticket).
+EDIT_RULES = tuple(rule for rule in RULES if rule not in (honeypot, too_fast))
 
 
-def judge(sub: Submission) -> tuple[str, list[Verdict]]:
-    """Run every rule; return ("refuse" or the status, the verdicts that spoke)."""
+def judge(sub: Submission, checks: tuple = RULES) -> tuple[str, list[Verdict]]:
+    """Run every rule of ``checks`` and the site's mode; return ("refuse" or
+    the status, the verdicts that spoke)."""
     verdicts: list[Verdict] = []
-    for rule in RULES:
+    for rule in checks:
         verdict = rule(sub)
         if verdict is None:
             continue

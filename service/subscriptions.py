@@ -8,6 +8,12 @@ address that confirmed on a site is not asked again there for its later
 comments, until it unsubscribes.  One confirmation email a day at most goes
 to an address per site, whatever is posted with it; its link confirms every
 comment of that address on the site still waiting for a yes.
+
+"The address confirmed" is only ever believed of the browser that holds the
+proof: the commenter key (see hashing.commenter_key) of a comment whose
+owner followed the link.  A stranger typing a confirmed address is asked
+like anyone new, and a link confirms only the comments of the browser it
+was sent for, never what a stranger posted with the same address.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ def ask(comment: Comment, site: Site) -> str:
         return "off"
     same_address = sa.and_(Comment.site_id == site.id, Comment.email_hash == comment.email_hash,
                            ASKED, Comment.id != comment.id)
-    if db.session.scalar(sa.select(sa.exists().where(same_address, Comment.notify_confirmed_at.is_not(None)))):
+    same_commenter = _same_commenter(comment)
+    if db.session.scalar(sa.select(sa.exists().where(same_address, same_commenter,
+                                                     Comment.notify_confirmed_at.is_not(None)))):
         comment.notify_confirmed_at = utcnow()
         db.session.execute(sa.update(Comment).where(Comment.id == comment.id)
                            .values(notify_confirmed_at=comment.notify_confirmed_at))
@@ -58,10 +66,21 @@ def ask(comment: Comment, site: Site) -> str:
     return "confirm"
 
 
+def _same_commenter(comment: Comment):
+    # Comments from before commenter keys existed (or imported) have none:
+    # they go together by address, as they did then, but never with a
+    # comment that has a key.
+    if comment.commenter_hash is None:
+        return Comment.commenter_hash.is_(None)
+    return Comment.commenter_hash == comment.commenter_hash
+
+
 def confirm(comment: Comment) -> int:
     """The address behind ``comment`` said yes: reply notifications start for
-    every comment of it on the site that asked for them.  Returns how many."""
-    match = (sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
+    every comment of it on the site, from the same browser, that asked for
+    them.  Returns how many."""
+    match = (sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash,
+                     _same_commenter(comment))
              if comment.email_hash else Comment.id == comment.id)
     return db.session.execute(
         sa.update(Comment).where(match, ASKED, Comment.notify_confirmed_at.is_(None))

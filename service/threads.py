@@ -109,19 +109,27 @@ def site_key(value: str | None) -> str:
     return value
 
 
-def _lookup_statement(match_column: str):
+def _lookup_statement(by_key: bool):
     # This is every thread read: built once from the tables, run as a Read.
     site, thread = Site.__table__.c, Thread.__table__.c
     return Read(
-        sa.select(site.id, site.key, json_text(site.origins), thread.id, thread.version, thread.url)
+        sa.select(site.id, site.key, json_text(site.origins), thread.id, thread.version, thread.url, thread.key)
         .select_from(Site.__table__)
-        .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, thread[match_column] == sa.bindparam("match")))
+        .outerjoin(Thread.__table__, sa.and_(thread.site_id == site.id, _thread_match(thread, by_key)))
         .where(site.key == sa.bindparam("site"))
     )
 
 
-_BY_URL = _lookup_statement("url")
-_BY_KEY = _lookup_statement("key")
+def _thread_match(thread, by_key: bool):
+    # A page naming its thread finds it by key, else by its URL: a thread
+    # keeps the key it was created with, and a page whose URL already has a
+    # thread (with another key, or none) keeps reading and writing it.
+    by_url = thread.url == sa.bindparam("url", type_=thread.url.type)
+    return sa.or_(thread.key == sa.bindparam("key", type_=thread.key.type), by_url) if by_key else by_url
+
+
+_BY_URL = _lookup_statement(by_key=False)
+_BY_KEY = _lookup_statement(by_key=True)
 
 
 def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadRef:
@@ -132,11 +140,13 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
     if key is not None and (len(key) > 200 or any(ord(c) < 32 for c in key)):
         raise APIError(400, "invalid", "The thread key is not valid.", {"thread": "Not a valid thread key."})
     normalized = normalized_url(url) if url else None
-    statement = _BY_KEY if key else _BY_URL
-    rows = statement.rows(site=site, match=key or normalized)
+    rows = _BY_KEY.rows(site=site, key=key, url=normalized) if key else _BY_URL.rows(site=site, url=normalized)
     if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
-    site_id, key_, origins, thread_id, version, stored_url = rows[0]
+    # Two rows: the key belongs to another page's thread than this URL's;
+    # the key's thread is the one a page that moved still means.
+    row = next((row for row in rows if row[-1] == key), rows[0]) if len(rows) > 1 else rows[0]
+    site_id, key_, origins, thread_id, version, stored_url, _ = row
     origins = origins or []
     if normalized:
         check_page_origin(origins, normalized)
@@ -144,39 +154,50 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
                      mail=mailer.configured())
 
 
-def _write_statement(match_column: str):
+def _write_statement(by_key: bool):
     # All of the site's columns (the rules read its settings) beside what the
     # write path needs of the thread, as one plain row: no ORM instances.
     thread = Thread.__table__.c
     return (
         sa.select(Site.__table__, thread.id.label("thread_id"), thread.version.label("thread_version"),
                   thread.url.label("thread_url"), thread.locked.label("thread_locked"))
-        .outerjoin(Thread.__table__, sa.and_(thread.site_id == Site.__table__.c.id,
-                                             thread[match_column] == sa.bindparam("match")))
+        .outerjoin(Thread.__table__, sa.and_(thread.site_id == Site.__table__.c.id, _thread_match(thread, by_key)))
         .where(Site.__table__.c.key == sa.bindparam("site"))
     )
 
 
-_WRITE_BY_URL = _write_statement("url")
-_WRITE_BY_KEY = _write_statement("key")
+_WRITE_BY_URL = _write_statement(by_key=False)
+_WRITE_BY_KEY = _write_statement(by_key=True)
 
 
 def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[sa.Row, ThreadRef]:
     """Like :func:`lookup`, with every column of the site (a read-only row
-    with the attributes of a :class:`Site`), in one query."""
+    with the attributes of a :class:`Site`), in one query.
+
+    A key held by another page's thread while this URL has its own thread is
+    a conflict (409): nothing is written, and both threads stay as they are.
+    """
     site = site_key(site)
     if not url:
         raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
     normalized = normalized_url(url)
     statement = _WRITE_BY_KEY if key else _WRITE_BY_URL
-    row = db.session.execute(statement, {"site": site, "match": key or normalized}).first()
-    if row is None:
+    rows = db.session.execute(statement, {"site": site, "key": key, "url": normalized}).all()
+    if not rows:
         raise APIError(404, "unknown_site", "No site is registered with this key.")
+    row = rows[0]
     origins = row.origins or []
     check_page_origin(origins, normalized)
+    if len(rows) > 1:
+        raise _conflict()
     ref = ThreadRef(row.id, row.key, origins, row.thread_url or normalized, key, row.thread_id,
                     row.thread_version or 0, bool(row.thread_locked))
     return row, ref
+
+
+def _conflict() -> APIError:
+    return APIError(409, "thread_conflict", "This thread key belongs to another page than this one; "
+                    "nothing was changed.", {"thread": "This key already names another page's thread."})
 
 
 class _VersionCache:
@@ -241,8 +262,8 @@ def iso(value) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def public_comment(comment: Comment) -> dict:
-    """The public shape of a comment: never an email or an IP hash."""
+def public_comment(comment: Comment, site_key: str) -> dict:
+    """The public shape of a comment of the site ``site_key``: never an email or an IP hash."""
     if comment.status == "deleted":
         return {
             "id": comment.id, "parent_id": comment.parent_id, "author": "", "website": None,
@@ -254,7 +275,7 @@ def public_comment(comment: Comment) -> dict:
         "parent_id": comment.parent_id,
         "author": comment.author,
         "website": comment.website,
-        "avatar": hashing.avatar(comment.email_hash, comment.author),
+        "avatar": hashing.avatar(site_key, comment.commenter_hash, comment.email_hash, comment.author),
         "html": comment.html,
         "created_at": iso(comment.created_at),
         "edited_at": iso(comment.edited_at),
@@ -318,7 +339,7 @@ def thread_body(ref: ThreadRef) -> bytes:
 # time and leave a worker's memory fragmented long after the body is built.
 _PUBLIC_COMMENTS = sa.select(
     Comment.id, Comment.parent_id, Comment.status, Comment.author, Comment.website, Comment.email_hash,
-    Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
+    Comment.commenter_hash, Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
 ).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_(("approved", "deleted")))
 
 
@@ -336,7 +357,7 @@ def _build(ref: ThreadRef) -> dict:
             "locked": thread.locked, "count": sum(1 for c in ordered if c.status == "approved"),
             "notify": ref.mail,
         },
-        "comments": [public_comment(c) for c in ordered],
+        "comments": [public_comment(c, ref.site_key) for c in ordered],
     }
 
 
@@ -398,19 +419,11 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
 
 
 def create(ref: ThreadRef, title: str | None) -> Thread:
-    """The thread of a page's first comment: created, or, when the page has
-    just started naming its thread, the page's existing one."""
-    if ref.key:
-        # A page that starts naming its thread keeps the comments it already has.
-        by_url = db.session.scalar(sa.select(Thread).where(Thread.site_id == ref.site_id, Thread.url == ref.url))
-        if by_url is not None:
-            if by_url.key is not None:
-                raise APIError(409, "thread_conflict", "This page already belongs to another thread key.")
-            if by_url.locked:
-                raise APIError(403, "thread_locked", "This discussion is closed to new comments.",
-                               origins=ref.origins)
-            by_url.key = ref.key
-            return by_url
+    """The thread of a page's first comment, under the page's key if it gives one.
+
+    An existing thread is never given a key here: a thread keeps the key it
+    was created with (see :func:`load_for_write`).
+    """
     thread = Thread(site_id=ref.site_id, url=ref.url, key=ref.key, title=title)
     try:
         with db.session.begin_nested():
@@ -418,8 +431,11 @@ def create(ref: ThreadRef, title: str | None) -> Thread:
             db.session.flush()
     except sa.exc.IntegrityError:
         # Another request created it between our read and our write.
-        match = Thread.key == ref.key if ref.key else Thread.url == ref.url
-        thread = db.session.scalar(sa.select(Thread).where(Thread.site_id == ref.site_id, match))
-        if thread is None:
-            raise APIError(409, "thread_conflict", "This page already belongs to another thread key.") from None
+        match = sa.or_(Thread.url == ref.url, Thread.key == ref.key) if ref.key else Thread.url == ref.url
+        found = db.session.scalars(sa.select(Thread).where(Thread.site_id == ref.site_id, match)).all()
+        if len(found) != 1:
+            raise _conflict() from None
+        thread = found[0]
+        if thread.locked:
+            raise APIError(403, "thread_locked", "This discussion is closed to new comments.", origins=ref.origins)
     return thread

@@ -23,6 +23,7 @@ MAX_WEBSITE = 500
 MAX_TITLE = 300
 MAX_REASON = 500
 MAX_THREAD_KEY = 200
+MAX_COMMENTER_KEY = 200
 MAX_LANGUAGE_TAG = 35  # the longest common BCP 47 tags
 # Ids are 32-bit integers on PostgreSQL; larger ones cannot name anything.
 MAX_ID = 2**31 - 1
@@ -160,6 +161,7 @@ def new_comment(payload: dict) -> dict:
         "follow": fields.boolean("follow"),
         "language": fields.language("lang"),
         "ticket": fields.string("ticket", max_length=500),
+        "commenter": fields.string("commenter", max_length=MAX_COMMENTER_KEY),
         "hp": payload.get("hp") if isinstance(payload.get("hp"), str) else "",
     }
     if data["notify"] and not data["email"] and "email" not in fields.errors:

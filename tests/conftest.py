@@ -184,6 +184,8 @@ class Reader:
         self.site = site_key
         self.origin = origin
         self.ip = ip
+        # The commenter key this browser got with its first comment, sent with the next ones.
+        self.commenter = None
 
     def _headers(self, token=None, **extra):
         headers = {"Origin": self.origin, **extra}
@@ -202,11 +204,15 @@ class Reader:
 
     def post(self, text="Bonjour à tous !", url=f"{ORIGIN}/post", **fields):
         """POST a comment with a valid ticket; fields override the defaults."""
-        body = {"site": self.site, "url": url, "author": "Camille", "text": text, "ticket": self.ticket()}
+        body = {"site": self.site, "url": url, "author": "Camille", "text": text, "ticket": self.ticket(),
+                "commenter": self.commenter}
         body.update(fields)
         body = {k: v for k, v in body.items() if v is not None}
-        return self.client.post("/api/comments", json=body, headers=self._headers(),
-                                environ_base={"REMOTE_ADDR": self.ip})
+        response = self.client.post("/api/comments", json=body, headers=self._headers(),
+                                    environ_base={"REMOTE_ADDR": self.ip})
+        if response.status_code == 201:
+            self.commenter = response.get_json()["commenter"]
+        return response
 
     def patch(self, comment_id, token, **body):
         """PATCH own comment."""

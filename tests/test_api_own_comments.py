@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 
 from service.extensions import db
-from service.models import Comment
+from service.models import Comment, Outbox
 
-from .conftest import ORIGIN, Reader
+from .conftest import ORIGIN, Reader, add_site
 
 
 @pytest.fixture
@@ -86,6 +86,91 @@ def test_edit_adding_a_banned_word_takes_the_comment_down(app, reader, posted):
     assert reader.read().get_json()["comments"] == []
 
 
+def approved(app, client, mode, **site_fields):
+    """A reader of a new ``mode`` site, and their comment, approved by a moderator."""
+    reader = Reader(client, add_site(app, f"site-{mode}", mode=mode, **site_fields))
+    posted = reader.post("What a lovely article", email="reader@example.org").get_json()
+    with app.app_context():
+        db.session.get(Comment, posted["comment"]["id"]).status = "approved"
+        db.session.commit()
+    return reader, posted
+
+
+SPAM_EDIT = {"text": "Buy cheap pills now", "author": "Cheap Pills", "website": "https://spam.example"}
+
+
+def test_an_edit_on_a_pre_site_sends_a_published_comment_back_to_the_queue(app, client):
+    reader, posted = approved(app, client, "pre", notify_emails=["desk@example.org"])
+    app.config["CAUSERIE_SMTP_URL"] = "smtp://127.0.0.1:1"
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], **SPAM_EDIT)
+    assert response.status_code == 200 and response.get_json()["status"] == "pending"
+    assert reader.read().get_json()["comments"] == []
+    with app.app_context():
+        comment = db.session.get(Comment, posted["comment"]["id"])
+        assert comment.status == "pending" and "edited" in comment.reasons
+        assert [(o.topic, o.payload["channel"], o.payload["to"]) for o in db.session.query(Outbox)] == [
+            ("comment.edited", "moderators", "desk@example.org")]
+
+
+def test_an_edit_by_a_first_time_commenter_goes_back_to_the_queue(app, client):
+    reader, posted = approved(app, client, "first-time")
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="Now with different words")
+    assert response.get_json()["status"] == "pending"
+    assert reader.read().get_json()["comments"] == []
+
+
+def test_an_edit_by_a_trusted_commenter_on_a_first_time_site_stays_published(app, client):
+    reader, first = approved(app, client, "first-time")
+    posted = reader.post("A second thought").get_json()
+    assert posted["status"] == "approved"
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="A second, better thought")
+    assert response.get_json()["status"] == "approved"
+
+
+def test_an_edit_checks_the_name_against_the_banned_words(app, reader, posted):
+    with app.app_context():
+        db.session.get(Comment, posted["comment"]["id"]).site.banned_words = ["pills"]
+        db.session.commit()
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="first version",
+                            author="Cheap Pills")
+    assert response.get_json()["status"] == "rejected"
+    assert reader.read().get_json()["comments"] == []
+
+
+def test_an_edit_checks_the_website_against_the_suspect_words(app, reader, posted):
+    with app.app_context():
+        db.session.get(Comment, posted["comment"]["id"]).site.suspect_words = ["casino"]
+        db.session.commit()
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="first version",
+                            website="https://casino.example")
+    assert response.get_json()["status"] == "pending"
+
+
+def test_an_edit_never_publishes_a_held_comment(app, client):
+    reader = Reader(client, add_site(app, "held", mode="post", suspect_words=["casino"]))
+    posted = reader.post("casino talk").get_json()
+    assert posted["status"] == "pending"
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="harmless now")
+    assert response.get_json()["status"] == "pending"
+
+
+def test_an_unchanged_text_is_not_its_own_duplicate(reader, posted):
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="first version")
+    assert response.get_json()["status"] == "approved"
+
+
+def test_an_author_cannot_edit_a_comment_a_moderator_edited(app, reader, posted):
+    with app.app_context():
+        comment = db.session.get(Comment, posted["comment"]["id"])
+        comment.text, comment.edited_by_staff = "Edited by a moderator", True
+        db.session.commit()
+    response = reader.patch(posted["comment"]["id"], posted["edit_token"], text="undo the moderator")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "not_editable_moderated"
+    with app.app_context():
+        assert db.session.get(Comment, posted["comment"]["id"]).text == "Edited by a moderator"
+
+
 def test_delete_within_the_window_removes_the_comment(reader, posted):
     assert reader.delete(posted["comment"]["id"], posted["edit_token"]).status_code == 204
     assert reader.read().get_json()["comments"] == []
@@ -157,5 +242,5 @@ def test_delete_forgets_who_wrote_it(app, reader):
     reader.delete(posted["comment"]["id"], posted["edit_token"])
     with app.app_context():
         comment = db.session.get(Comment, posted["comment"]["id"])
-        assert (comment.author, comment.email, comment.email_hash, comment.website, comment.ip_hash) == (
-            "", None, None, None, None)
+        assert (comment.author, comment.email, comment.email_hash, comment.website, comment.ip_hash,
+                comment.commenter_hash) == ("", None, None, None, None, None)

@@ -51,3 +51,29 @@ def test_the_same_reader_reporting_twice_counts_once(app, client, site, reader):
 def test_report_from_a_foreign_origin_is_403(client, site, reader):
     comment_id = reader.post("rude").get_json()["comment"]["id"]
     assert Reader(client, site, origin="https://evil.example").report(comment_id).status_code == 403
+
+
+def test_addresses_of_one_ipv6_64_report_as_one_reader(app, client, site, reader):
+    comment_id = reader.post("rude").get_json()["comment"]["id"]
+    with app.app_context():
+        db.session.query(Site).one().report_threshold = 2
+        db.session.commit()
+    for ip in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd:ef01:2345:6789"):
+        assert Reader(client, site, ip=ip).report(comment_id).status_code == 202
+    assert len(reader.read().get_json()["comments"]) == 1
+    with app.app_context():
+        assert db.session.query(Report).count() == 1
+
+
+def test_reports_do_not_hide_a_staff_reply(app, client, site, reader):
+    comment_id = reader.post("Our answer, as the site's team.").get_json()["comment"]["id"]
+    with app.app_context():
+        db.session.query(Site).one().report_threshold = 2
+        db.session.get(Comment, comment_id).staff = True
+        db.session.commit()
+    for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        assert Reader(client, site, ip=ip).report(comment_id).status_code == 202
+    assert len(reader.read().get_json()["comments"]) == 1
+    with app.app_context():
+        assert db.session.get(Comment, comment_id).status == "approved"
+        assert db.session.query(Report).filter_by(resolved=False).count() == 3

@@ -55,11 +55,35 @@ def test_email_and_ip_hash_are_never_served(reader):
     assert "ip_hash" not in raw and "email" not in raw
 
 
-def test_avatar_is_stable_for_the_same_email(reader):
+def test_avatar_is_stable_for_the_same_commenter(reader):
     reader.post("one", email="a@example.org")
     reader.post("two", email="A@Example.org ")
     avatars = {c["avatar"] for c in reader.read().get_json()["comments"]}
     assert len(avatars) == 1
+
+
+def test_a_stranger_typing_an_address_does_not_get_its_owners_avatar(client, site, reader):
+    reader.post("the owner", email="a@example.org")
+    Reader(client, site, ip="192.0.2.66").post("the impostor", email="a@example.org")
+    avatars = {c["avatar"] for c in reader.read().get_json()["comments"]}
+    assert len(avatars) == 2
+
+
+def test_an_address_has_different_avatars_on_two_sites(app, client, site):
+    add_site(app, "other", mode="post")
+    for key in (site, "other"):
+        Reader(client, key).post("hello", email="a@example.org")
+    with app.app_context():  # comments from before commenter keys: the avatar follows the address
+        db.session.query(Comment).update({"commenter_hash": None})
+        db.session.commit()
+    (here,), (there,) = (Reader(client, key).read().get_json()["comments"] for key in (site, "other"))
+    assert here["avatar"] and there["avatar"] and here["avatar"] != there["avatar"]
+
+
+def test_a_held_comment_gets_no_avatar_in_the_post_answer(app, client):
+    held = Reader(client, add_site(app, "held", mode="pre"))
+    answer = held.post("probe", email="guess@example.org").get_json()
+    assert answer["status"] == "pending" and answer["comment"]["avatar"] == ""
 
 
 def test_read_answers_304_to_a_matching_etag(reader):
@@ -215,11 +239,40 @@ def test_a_locked_page_stays_locked_when_it_starts_naming_its_thread(app, reader
     assert reader.read().get_json()["thread"]["count"] == 1
 
 
-def test_a_page_cannot_belong_to_two_thread_keys(reader):
+def test_a_post_naming_another_key_does_not_re_key_a_pages_thread(app, reader):
     reader.post("first", thread="one")
     response = reader.post("second", thread="two")
+    assert response.status_code == 201
+    with app.app_context():
+        assert [t.key for t in db.session.query(Thread)] == ["one"]
+    assert reader.read(thread="one").get_json()["thread"]["count"] == 2
+
+
+def test_a_stranger_naming_a_key_for_a_page_does_not_lock_the_page_out(app, reader):
+    reader.post("before the page named its thread")
+    assert reader.post("claim", thread="attacker-key").status_code == 201
+    response = reader.post("the page names its thread", thread="real-key")
+    assert response.status_code == 201
+    with app.app_context():
+        assert [t.key for t in db.session.query(Thread)] == [None]
+    body = reader.read(thread="real-key").get_json()
+    assert body["thread"]["count"] == 3
+
+
+def test_a_key_held_by_another_page_is_409_and_changes_nothing(app, reader):
+    reader.post("on the first page", url=f"{ORIGIN}/one", thread="one")
+    reader.post("on the second page", url=f"{ORIGIN}/two")
+    with app.app_context():
+        before = [(t.url, t.key, t.version) for t in db.session.query(Thread).order_by(Thread.id)]
+    response = reader.post("claim", url=f"{ORIGIN}/two", thread="one")
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "thread_conflict"
+    with app.app_context():
+        assert [(t.url, t.key, t.version) for t in db.session.query(Thread).order_by(Thread.id)] == before
+        assert db.session.query(Comment).count() == 2
+    assert reader.read(f"{ORIGIN}/one", thread="one").get_json()["thread"]["count"] == 1
+    assert reader.read(f"{ORIGIN}/two").get_json()["thread"]["count"] == 1
+    assert reader.read(f"{ORIGIN}/two", thread="one").status_code == 200
 
 
 def test_title_is_filled_in_by_a_later_post(app, reader):

@@ -63,3 +63,27 @@ def test_held_comment_records_why(app, client):
     reader_of(app, client, "pre").post("hello")
     with app.app_context():
         assert db.session.query(Comment).one().reasons == ["mode_pre"]
+
+
+def test_first_time_mode_holds_a_stranger_typing_a_trusted_address(app, client):
+    owner = reader_of(app, client, "first-time")
+    first = owner.post("hello", email="known@example.org").get_json()["comment"]["id"]
+    with app.app_context():
+        db.session.get(Comment, first).status = "approved"
+        db.session.commit()
+    stranger = Reader(client, owner.site, ip="192.0.2.66")
+    assert stranger.post("I am known too", email="known@example.org").get_json()["status"] == "pending"
+    assert owner.post("again", email="known@example.org").get_json()["status"] == "approved"
+
+
+def test_a_commenter_key_this_service_did_not_sign_earns_no_trust(app, client):
+    owner = reader_of(app, client, "first-time")
+    first = owner.post("hello").get_json()["comment"]["id"]
+    with app.app_context():
+        db.session.get(Comment, first).status = "approved"
+        db.session.commit()
+    genuine = owner.commenter
+    forged = genuine.rsplit(".", 1)[0] + ".forged"
+    answer = owner.post("again", commenter=forged).get_json()
+    assert answer["status"] == "pending"
+    assert answer["commenter"] not in (forged, genuine)

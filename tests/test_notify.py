@@ -193,6 +193,21 @@ def test_next_digest_waits_for_the_period_and_lists_only_new_comments(app, clien
     assert "Fresh comment" in body and "Old news comment" not in body
 
 
+def test_a_digest_lists_a_published_comment_its_authors_edit_sent_back(app, client, smtp, held_site):
+    set_site(app, digest="hourly", notify_emails=["desk@example.org"])
+    reader = Reader(client, "blog")
+    posted = reader.post(text="What a lovely article").json
+    with app.app_context():
+        db.session.get(Comment, posted["comment"]["id"]).status = "approved"
+        db.session.commit()
+    run(app)
+    assert smtp.mailbox.messages == []
+    reader.patch(posted["comment"]["id"], posted["edit_token"], text="Buy cheap pills now")
+    run(app, utcnow() + timedelta(minutes=61))
+    (message,) = smtp.mailbox.to("desk@example.org")
+    assert "Buy cheap pills now" in message.get_content()
+
+
 def test_empty_period_sends_no_digest(app, smtp, held_site):
     set_site(app, digest="daily")
     assert run(app).digests == 0 and smtp.mailbox.messages == []
@@ -320,10 +335,12 @@ def confirmation_path(smtp, address):
     return re.search(r"http://[^/]+(/moderate/confirm/\S+)", body).group(1)
 
 
-def subscribed(app, client, smtp, address="asker@example.org", **fields):
-    """Post a comment asking for replies by email, and say yes through the
-    emailed link, as its author would; the mailbox is emptied afterwards."""
-    parent_id = Reader(client, "blog").post(email=address, notify=True, **fields).json["comment"]["id"]
+def subscribed(app, client, smtp, address="asker@example.org", reader=None, **fields):
+    """Post a comment asking for replies by email (from ``reader``'s browser,
+    or a new one), and say yes through the emailed link, as its author would;
+    the mailbox is emptied afterwards."""
+    reader = reader or Reader(client, "blog")
+    parent_id = reader.post(email=address, notify=True, **fields).json["comment"]["id"]
     run(app)
     assert app.test_client().post(confirmation_path(smtp, address)).status_code == 200
     smtp.mailbox.messages.clear()
@@ -469,8 +486,9 @@ def test_asking_for_replies_emails_a_confirmation_and_no_reply_until_it_is_follo
 
 def test_an_address_that_confirmed_is_not_asked_again_on_the_site(app, client, smtp):
     add_site(app, "blog", mode="post")
-    subscribed(app, client, smtp)
-    answer = Reader(client, "blog").post(text="Second question", email="asker@example.org", notify=True)
+    reader = Reader(client, "blog")
+    subscribed(app, client, smtp, reader=reader)
+    answer = reader.post(text="Second question", email="asker@example.org", notify=True)
     assert answer.json["notify"] == "on"
     Reader(client, "blog", ip="192.0.2.77").post(text="Answer", parent_id=answer.json["comment"]["id"])
     run(app)
@@ -480,13 +498,40 @@ def test_an_address_that_confirmed_is_not_asked_again_on_the_site(app, client, s
 
 def test_one_confirmation_a_day_per_address_and_its_link_confirms_every_comment_waiting(app, client, smtp):
     add_site(app, "blog", mode="post")
-    first = Reader(client, "blog").post(text="One", email="asker@example.org", notify=True).json
-    second = Reader(client, "blog").post(text="Two", email="asker@example.org", notify=True).json
+    reader = Reader(client, "blog")
+    first = reader.post(text="One", email="asker@example.org", notify=True).json
+    second = reader.post(text="Two", email="asker@example.org", notify=True).json
     assert first["notify"] == second["notify"] == "confirm"
     run(app)
     assert len(smtp.mailbox.to("asker@example.org")) == 1
     app.test_client().post(confirmation_path(smtp, "asker@example.org"))
     assert confirmed_at(app, first["comment"]["id"]) and confirmed_at(app, second["comment"]["id"])
+
+
+def test_a_stranger_typing_a_confirmed_address_is_asked_and_gets_no_reply_emailed(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    subscribed(app, client, smtp)
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    answer = stranger.post(text="Impostor", author="Camille", email="asker@example.org", notify=True)
+    assert answer.json["notify"] == "confirm"
+    Reader(client, "blog", ip="192.0.2.77").post(text="Click here: phishing", parent_id=answer.json["comment"]["id"])
+    run(app)
+    (message,) = smtp.mailbox.to("asker@example.org")
+    assert message["Subject"] == "[Blog] Confirm emails about replies"
+    assert confirmed_at(app, answer.json["comment"]["id"]) is None
+
+
+def test_the_owner_confirming_again_does_not_confirm_a_strangers_comment(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    impostor = stranger.post(text="Impostor", email="asker@example.org", notify=True).json["comment"]["id"]
+    run(app)
+    smtp.mailbox.messages.clear()
+    with app.app_context():  # a day later, the owner comments and is asked again
+        db.session.get(Comment, impostor).created_at -= timedelta(days=2)
+        db.session.commit()
+    own = subscribed(app, client, smtp)
+    assert confirmed_at(app, own) is not None and confirmed_at(app, impostor) is None
 
 
 def test_a_comment_caught_as_spam_sends_no_confirmation(app, client, smtp):
@@ -795,3 +840,16 @@ def test_housekeeping_forgets_old_sent_rows_and_expired_link_ids(app, two_sites)
         notify.housekeeping(now)
         assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 2
         assert db.session.scalars(sa.select(UsedToken.jti)).all() == ["recent"]
+
+
+def test_a_link_for_a_comment_from_before_commenter_keys_does_not_confirm_a_strangers_comment(app, client, smtp):
+    add_site(app, "blog", mode="post")
+    older = Reader(client, "blog").post(text="Before keys", email="asker@example.org", notify=True).json
+    with app.app_context():
+        db.session.get(Comment, older["comment"]["id"]).commenter_hash = None
+        db.session.commit()
+    run(app)
+    stranger = Reader(client, "blog", ip="192.0.2.66")
+    impostor = stranger.post(text="Impostor", email="asker@example.org", notify=True).json["comment"]["id"]
+    assert app.test_client().post(confirmation_path(smtp, "asker@example.org")).status_code == 200
+    assert confirmed_at(app, older["comment"]["id"]) is not None and confirmed_at(app, impostor) is None

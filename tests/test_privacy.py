@@ -95,7 +95,7 @@ def test_erase_keep_text_removes_personal_data_and_keeps_the_text(app, people):
         assert (comment.author, comment.email, comment.email_hash, comment.website, comment.ip_hash) == \
             ("", None, None, None, None)
         assert comment.status == "approved" and comment.notify is False and comment.edit_token_hash is None
-        assert comment.notify_confirmed_at is None
+        assert comment.notify_confirmed_at is None and comment.commenter_hash is None
 
 
 def test_erase_delete_leaves_placeholders_that_keep_replies_in_place(app, client, people):

@@ -4,6 +4,8 @@ import random
 
 import pytest
 
+from service.extensions import address_key
+
 from .conftest import REDIS_URL, ORIGIN, Reader, add_site, make_app
 from .servers import returned, silent_server
 
@@ -48,6 +50,27 @@ def test_another_address_is_served_while_one_is_limited(client, site):
     response = client.post("/api/comments", json=body, headers={"Origin": ORIGIN},
                            environ_base={"REMOTE_ADDR": quiet.ip})
     assert response.status_code == 201
+
+
+def test_addresses_of_one_ipv6_64_share_one_posting_limit(client, site):
+    group, subnet = random.randrange(65536), random.randrange(65535)
+    codes = [Reader(client, site, ip=f"2001:db8:{group:x}:{subnet:x}::{i + 1:x}").post(f"n{i}").status_code
+             for i in range(4)]
+    assert codes == [201, 201, 201, 429]
+    next_network = Reader(client, site, ip=f"2001:db8:{group:x}:{subnet + 1:x}::1")
+    assert next_network.post("another network").status_code == 201
+
+
+@pytest.mark.parametrize(("address", "key"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2::/64", "2001:db8:1:2::/64"),
+    ("unknown", "unknown"),
+])
+def test_an_address_key_is_the_ipv4_address_or_the_ipv6_64(address, key):
+    assert address_key(address) == key
 
 
 def test_reads_have_their_own_limit(client, site):

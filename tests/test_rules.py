@@ -23,23 +23,29 @@ def rule_site(ctx):
     return site
 
 
+# The stored hash of the commenter key Camille's browser keeps.
+CAMILLES_BROWSER = "c" * 64
+
+
 def submission(site, text="Un avis réfléchi sur cet article.", email="camille@example.org", ip="198.51.100.4",
                **kw):
     """A Submission as the write path builds it."""
     kw.setdefault("seconds_since_load", 30.0)
+    kw.setdefault("commenter_hash", CAMILLES_BROWSER)
     return rules.Submission(site=site, text=text, email_hash=hashing.email_hash(email), ip_hash=hashing.ip_hash(ip),
                             text_hash=hashing.text_fingerprint(text), **kw)
 
 
 def stored(site, text="Un avis réfléchi sur cet article.", email="camille@example.org", ip="198.51.100.4",
-           status="approved", age=timedelta(0)):
-    """A comment already on the site."""
+           status="approved", age=timedelta(0), commenter_hash=None):
+    """A comment already on the site, posted from Camille's browser unless told otherwise."""
     thread = db.session.query(Thread).filter_by(site_id=site.id).first()
     if thread is None:
         thread = Thread(site_id=site.id, url=f"{ORIGIN}/post")
         db.session.add(thread)
     comment = Comment(site_id=site.id, thread=thread, text=text, html=text, status=status,
                       email_hash=hashing.email_hash(email), ip_hash=hashing.ip_hash(ip),
+                      commenter_hash=commenter_hash or CAMILLES_BROWSER,
                       text_hash=hashing.text_fingerprint(text), created_at=utcnow() - age)
     db.session.add(comment)
     db.session.commit()
@@ -116,6 +122,14 @@ def test_suspect_word_holds_the_comment(rule_site):
     assert (verdict.outcome, verdict.reason) == ("pending", "suspect_word")
 
 
+def test_a_banned_word_in_the_name_rejects_the_comment(rule_site):
+    assert rules.banned_words(submission(rule_site, author="Spam Bot Shop")).outcome == "rejected"
+
+
+def test_a_suspect_word_in_the_website_holds_the_comment(rule_site):
+    assert rules.suspect_words(submission(rule_site, website="https://casino.example")).outcome == "pending"
+
+
 def test_no_word_lists_say_nothing(rule_site):
     rule_site.banned_words, rule_site.suspect_words = [], []
     sub = submission(rule_site, text="connard casino")
@@ -132,6 +146,12 @@ def test_links_up_to_the_limit_pass(rule_site):
 def test_links_past_the_limit_hold_the_comment(rule_site):
     verdict = rules.too_many_links(submission(rule_site, text="https://a.example http://b.example www.c.example"))
     assert (verdict.outcome, verdict.reason, verdict.detail["links"]) == ("pending", "too_many_links", 3)
+
+
+def test_a_link_in_the_name_counts(rule_site):
+    verdict = rules.too_many_links(submission(rule_site, text="https://a.example http://b.example",
+                                              author="www.c.example"))
+    assert verdict.detail["links"] == 3
 
 
 def test_a_www_url_with_its_scheme_counts_as_one_link(rule_site):
@@ -221,11 +241,15 @@ def test_first_time_mode_does_not_trust_a_rejected_history(rule_site):
     assert rules.site_mode(submission(rule_site)).outcome == "pending"
 
 
-def test_first_time_mode_holds_commenters_without_email(rule_site):
+def test_first_time_mode_holds_commenters_without_a_commenter_key(rule_site):
     stored(rule_site, text="An earlier, approved comment")
-    sub = submission(rule_site)
-    sub.email_hash = None
-    assert rules.site_mode(sub).outcome == "pending"
+    assert rules.site_mode(submission(rule_site, commenter_hash=None)).outcome == "pending"
+
+
+def test_first_time_mode_holds_a_stranger_typing_a_trusted_address(rule_site):
+    stored(rule_site, text="An earlier, approved comment")
+    verdict = rules.site_mode(submission(rule_site, commenter_hash="s" * 64))
+    assert (verdict.outcome, verdict.reason) == ("pending", "first_time")
 
 
 # --- judge

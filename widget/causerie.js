@@ -40,7 +40,7 @@ const avatar = hex => {
  return s;
 };
 
-// Remembered in the host page's localStorage: the reader's name/email and their own comments' edit tokens.
+// Remembered in the host page's localStorage: the reader's name/email, commenter key and own comments' edit tokens.
 const KEY = 'causerie:' + SITE, load = () => {
  let s;
  try { s = JSON.parse(localStorage.getItem(KEY)); } catch (e) { /* storage blocked */ }
@@ -238,7 +238,7 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, follow: (E.follow || {}).checked, ticket, hp: E.hp.value, lang};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, follow: (E.follow || {}).checked, ticket, hp: E.hp.value, lang, commenter: store.c};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
   if ((body.notify || body.follow) && !body.email) miss.notify = t.needmail;
@@ -248,6 +248,8 @@ const form = parent => {
   try {
    const [j] = await api('/comments', 'POST', body), c = j.comment, pend = j.status != 'approved';
    store.me = {a: body.author, e: body.email, w: body.website};
+   store.c = j.commenter; // proves this browser wrote earlier comments (trust, reply emails)
+   save('c');
    mine[c.id] = {k: j.edit_token, u: Date.parse(j.editable_until), x: body.text, p: pend, th: TH};
    delete drafts[dk];
    save('me');
@@ -321,13 +323,16 @@ sec.addEventListener('click', async ev => {
  } else if (a == 'edit') {
   if (f) return;
   f = small(t.text, m.x != null ? m.x : e.tx.textContent, t.save, async text => {
-   const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k);
+   const [j] = await api('/comments/' + e.c.id, 'PATCH', {text}, m.k), p = j.status != 'approved';
    e.tx.innerHTML = j.comment.html; // sanitized by the service
    m.x = text;
+   // An edit can send a published comment back to the queue (a pre site, say).
+   if (p > art.classList.contains('pend')) art.classList.add('pend'), recount(-1);
+   m.p = p;
    save('mine', e.c.id);
    e.tx.hidden = false;
    f.remove();
-   say(live, t.saved);
+   say(live, p ? t.held : t.saved);
    b.focus();
   });
   e.tx.hidden = true;

@@ -32,7 +32,7 @@ def _bearer() -> str | None:
 
 
 def _comment_answer(comment, **extra):
-    return jsonify(comments.owner_answer(comment, **extra))
+    return jsonify(comments.owner_answer(comment, comment.site.key, **extra))
 
 
 @bp.get("/threads")

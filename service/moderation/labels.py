@@ -31,6 +31,7 @@ def reason_label(code: str) -> str:
         "mode_pre": _("Every comment is reviewed on this site"),
         "first_time": _("First comment from this person"),
         "reported": _("Reported by readers"),
+        "edited": _("Changed by its author after it was published"),
     }
     return labels.get(code, code)
 

@@ -366,3 +366,37 @@ def test_following_without_an_email_asks_for_one_on_the_email_field(live_server,
     post(form, "Keep me posted", name="Watcher")
     expect(form.get_by_label("Email (optional, never shown)")).to_have_attribute("aria-invalid", "true")
     expect(form.locator(".er").nth(1)).to_have_text("An email is needed for that.")
+
+
+def test_the_widget_sends_back_the_commenter_key_its_first_comment_got(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    with page.expect_request("**/api/comments") as first_request:
+        post(w.locator("form.f"), "First", name="Zoé")
+    assert "commenter" not in json.loads(first_request.value.post_data)
+    key = first_request.value.response().json()["commenter"]
+    expect(w.locator("article")).to_have_count(1)
+    page.reload()
+    with page.expect_request("**/api/comments") as second_request:
+        post(w.locator("form.f"), "Second")
+    assert json.loads(second_request.value.post_data)["commenter"] == key
+    expect(w.locator("article")).to_have_count(2)
+    ids = [int(a.get_attribute("data-id")) for a in w.locator("article").all()]
+    assert len({stored(live_server, i).commenter_hash for i in ids}) == 1
+
+
+def test_an_edit_that_sends_a_comment_back_to_the_queue_says_so(live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page, mode="pre")
+    post(w.locator("form.f"), "What a lovely article", name="Lou")
+    comment_id = int(w.locator("article.pend").get_attribute("data-id"))
+    live_server.set_status(comment_id, "approved")
+    page.reload()
+    mine = w.locator(f"#comment-{comment_id}")
+    expect(w.locator("h2")).to_have_text("1 comment")
+    mine.get_by_role("button", name="Edit").click()
+    mine.get_by_label("Comment", exact=True).fill("Buy cheap pills now")
+    mine.get_by_role("button", name="Save").click()
+    expect(w.get_by_role("status").first).to_have_text("Thank you! Your comment awaits moderation.")
+    expect(w.locator("h2")).to_have_text("0 comments")
+    page.reload()
+    expect(w.locator("article.pend")).to_contain_text("Buy cheap pills now")
+    assert page.errors == []
