@@ -334,7 +334,7 @@ def test_asking_for_reply_emails_tells_the_reader_to_confirm_by_email(live_serve
     post(form, "Tell me when someone answers", name="Curious",
          **{"Email (optional, never shown)": "curious@example.org"})
     expect(w.get_by_role("status").first).to_have_text(
-        "Your comment is published. To get emails about replies, follow the link sent to your address.")
+        "Your comment is published. To get the emails you asked for, follow the link sent to your address.")
 
 
 def test_a_service_that_sends_no_email_offers_no_reply_emails(live_server, host_page, page):
