@@ -16,7 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from . import audit, hashing, notify, sanitize
+from . import audit, hashing, notify, sanitize, spam
 from .extensions import db
 from .models import Ban, Comment, ModerationEvent, Moderator, Thread, utcnow
 
@@ -55,7 +55,9 @@ def set_status(comment: Comment, to_status: str, moderator: Moderator | None, *,
     """Move ``comment`` to ``to_status``; False if it already was there.
 
     Any decision settles the comment's open reports: the moderator has now
-    looked at it.
+    looked at it.  The decision teaches the site's spam filter, in the same
+    transaction (sending back to the queue, as an undo does, takes the
+    lesson back).
     """
     check_access(moderator, comment.site_id)
     before = comment.status
@@ -66,6 +68,7 @@ def set_status(comment: Comment, to_status: str, moderator: Moderator | None, *,
     comment.moderated_at = utcnow()
     if to_status != "approved":
         comment.pinned = False
+    spam.teach(comment, before)
     name = action or next(k for k, v in STATUS_ACTIONS.items() if v == to_status)
     audit.record(comment, name, from_status=before, to_status=to_status, moderator=moderator,
                  actor=_actor(moderator, actor))

@@ -19,9 +19,10 @@ from .demo import seed_demo
 from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
-from .models import MODES, Comment, Moderator, Site
+from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
+from .spam.cli import spam_group
 from .worker import worker_command
 
 
@@ -56,8 +57,9 @@ def _origins(values) -> list[str]:
 @click.argument("key")
 @click.option("--origin", "origins", multiple=True, required=True, help="An origin whose pages embed the widget.")
 @click.option("--name", default="", help="A human name for the site.")
-@click.option("--mode", type=click.Choice(MODES), default="first-time", show_default=True,
-              help="pre: hold every comment; first-time: hold new commenters; post: publish at once.")
+@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True,
+              help="auto: the spam filter publishes, holds or files as spam; pre: hold every comment; "
+                   "first-time: hold new commenters; post: publish at once.")
 @click.option("--language", type=click.Choice(LANGUAGES), default=LANGUAGES[0], show_default=True,
               help="The language of the site's emails.")
 @with_appcontext
@@ -213,7 +215,7 @@ def render_command(site_key, url, thread_key, lang, sort, output):
 
 
 COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, doctor_command,
-            render_command, *PORTING_COMMANDS)
+            render_command, spam_group, *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:

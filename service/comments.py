@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import audit, hashing, notify, rules, sanitize, subscriptions, threads, tickets
+from . import audit, hashing, notify, rules, sanitize, spam, subscriptions, threads, tickets
 from .errors import APIError, ValidationError
 from .validation import MAX_ID
 from .extensions import db
@@ -53,6 +53,9 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     ip_hash = hashing.ip_hash(client_ip)
     text_hash = hashing.text_fingerprint(data["text"])
     commenter, commenter_hash = _commenter(site.key, data["commenter"])
+    judgement = spam.judge(site.id, text=data["text"], author=data["author"], website=data["website"],
+                           email_hash=email_hash, commenter_hash=commenter_hash, thread_id=ref.thread_id,
+                           title=site.thread_title or data["title"], url=ref.url, is_reply=parent is not None)
     status, verdicts = rules.judge(
         rules.Submission(
             site=site,
@@ -66,6 +69,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
             commenter_hash=commenter_hash,
             author=data["author"],
             website=data["website"],
+            spam=judgement,
         )
     )
     if status == "refuse":
@@ -94,6 +98,9 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         follow=data["follow"],
         language=data["language"],
         edit_token_hash=token_hash,
+        spam_score=judgement.score if judgement else None,
+        spam_verdict=judgement.verdict if judgement else None,
+        spam_reasons=judgement.reasons if judgement else None,
         created_at=utcnow(),
         edited_at=None,
         staff=False,
@@ -201,10 +208,14 @@ def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
     site = comment.site
     author, website = data.get("author", comment.author), data.get("website", comment.website)
     text_hash = hashing.text_fingerprint(data["text"])
+    judgement = spam.judge(site.id, text=data["text"], author=author, website=website, email_hash=comment.email_hash,
+                           commenter_hash=comment.commenter_hash, thread_id=comment.thread_id,
+                           title=comment.thread.title, url=comment.thread.url, is_reply=comment.parent_id is not None,
+                           exclude=comment.id)
     status, verdicts = rules.judge(
         rules.Submission(site=site, text=data["text"], author=author, website=website,
                          email_hash=comment.email_hash, ip_hash=comment.ip_hash, text_hash=text_hash,
-                         commenter_hash=comment.commenter_hash, comment_id=comment.id),
+                         commenter_hash=comment.commenter_hash, comment_id=comment.id, spam=judgement),
         checks=rules.EDIT_RULES,
     )
     if status == "refuse":
@@ -219,6 +230,9 @@ def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
     comment.html = sanitize.render(data["text"])
     comment.text_hash = text_hash
     comment.author, comment.website = author, website
+    if judgement is not None:
+        comment.spam_score, comment.spam_verdict, comment.spam_reasons = (
+            judgement.score, judgement.verdict, judgement.reasons)
     comment.edited_at = utcnow()
     audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader",
                  detail=", ".join(rules.reasons(verdicts)))

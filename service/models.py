@@ -17,7 +17,8 @@ from .extensions import db
 from .i18n import LANGUAGES
 
 STATUSES = ("pending", "approved", "rejected", "spam", "deleted")
-MODES = ("pre", "first-time", "post")
+MODES = ("auto", "pre", "first-time", "post")
+DEFAULT_MODE = "auto"
 DIGESTS = ("instant", "hourly", "daily", "off")
 
 
@@ -40,11 +41,13 @@ class Site(db.Model):
     key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     origins: Mapped[list] = mapped_column(sa.JSON, default=list)
-    mode: Mapped[str] = mapped_column(sa.String(16), default="first-time")
+    mode: Mapped[str] = mapped_column(sa.String(16), default=DEFAULT_MODE)
     banned_words: Mapped[list] = mapped_column(sa.JSON, default=list)
     suspect_words: Mapped[list] = mapped_column(sa.JSON, default=list)
     max_links: Mapped[int] = mapped_column(default=3)
     report_threshold: Mapped[int] = mapped_column(default=3)
+    # In first-time mode, publish a first-timer the spam filter is confident about.
+    spam_trust_first_time: Mapped[bool] = mapped_column(default=False, server_default="0")
     # None means the service-wide CAUSERIE_EDIT_WINDOW.
     edit_window: Mapped[int | None] = mapped_column(default=None)
     notify_emails: Mapped[list] = mapped_column(sa.JSON, default=list)
@@ -135,11 +138,44 @@ class Comment(db.Model):
     edit_token_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     # The source's identifier for imported comments, so re-imports add nothing.
     import_ref: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    # The spam filter's opinion when the comment arrived: its score (0 genuine
+    # .. 1 spam), its call (publish, hold, spam) and its strongest reasons.
+    spam_score: Mapped[float | None] = mapped_column(sa.Float, default=None)
+    spam_verdict: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+    spam_reasons: Mapped[list | None] = mapped_column(sa.JSON, default=None)
 
     thread = relationship("Thread", back_populates="comments")
     site = relationship("Site")
     parent = relationship("Comment", remote_side=[id])
     reports = relationship("Report", back_populates="comment", cascade="all, delete-orphan")
+
+
+class SpamCount(db.Model):
+    """How many spam and genuine lessons of a site had a feature (the spam filter's state).
+
+    The row with the empty feature holds the site's totals.  Every worker
+    and instance reads and writes the same rows, in the transaction of the
+    decision that teaches them.
+    """
+
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
+    feature: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    spam: Mapped[int] = mapped_column(default=0)
+    ham: Mapped[int] = mapped_column(default=0)
+
+
+class SpamLesson(db.Model):
+    """What one comment taught the filter, kept so that it can be taken back exactly."""
+
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(8))  # "spam" or "ham"
+    features: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # Where the comment was, and what it taught, before this lesson: an undo
+    # (a step back to that status) restores it.
+    before_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
+    before_label: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Moderator(db.Model):

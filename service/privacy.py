@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing
+from .spam import filter as spam_filter
 from .extensions import db
 from .models import Ban, Comment, ModerationEvent, Moderator, Report, Site, Thread, utcnow
 
@@ -150,6 +151,9 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
             deleted += 1
         audit.record(comment, "erased" if mode == "delete" else "anonymised", from_status=before,
                      to_status=comment.status, actor=actor, detail="personal data erased on request")
+    # What each comment taught the spam filter names its author's words and
+    # website; the site's aggregated counts keep no link to the person.
+    spam_filter.forget([c.id for c in comments])
     ban_query = sa.select(Ban).where(Ban.email_hash.in_(hashes))
     if site_key is not None:
         ban_query = ban_query.join(Site, Site.id == Ban.site_id).where(Site.key == site_key)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from . import spam
 from .extensions import db
 from .models import Ban, Comment, Site, utcnow
 
@@ -40,6 +41,8 @@ class Submission:
     honeypot: str = ""
     seconds_since_load: float | None = None
     min_seconds: float = 3
+    # The spam filter's opinion (None: it could not score, or was not asked).
+    spam: spam.Judgement | None = None
     # The key the author's browser proved (see hashing.commenter_key): what
     # makes a returning commenter trusted, never the typed email.
     commenter_hash: str | None = None
@@ -155,9 +158,28 @@ def site_mode(sub: Submission) -> Verdict:
     mode = sub.site.mode
     if mode == "post":
         return Verdict("approved", "mode_post")
+    if mode == "auto":
+        return spam_filter(sub)
     if mode == "first-time" and sub.commenter_hash and _has_approved(sub):
         return Verdict("approved", "trusted_commenter")
+    if mode == "first-time" and sub.site.spam_trust_first_time and sub.spam is not None \
+            and sub.spam.score < spam.TRUST_BELOW:
+        return Verdict("approved", "spam_filter_trusts")
     return Verdict("pending", "mode_pre" if mode == "pre" else "first_time")
+
+
+def spam_filter(sub: Submission) -> Verdict:
+    """The auto mode: publish what the filter trusts, hold what it doubts, file what it is sure of.
+
+    When scoring failed the comment waits for a moderator.
+    """
+    if sub.spam is None:
+        return Verdict("pending", "spam_filter_failed")
+    if sub.spam.verdict == "publish":
+        return Verdict("approved", "spam_filter_trusts")
+    if sub.spam.verdict == "hold":
+        return Verdict("pending", "spam_filter_doubts")
+    return Verdict("spam", "spam_filter")
 
 
 def _has_approved(sub: Submission) -> bool:
@@ -189,7 +211,7 @@ def judge(sub: Submission, checks: tuple = RULES) -> tuple[str, list[Verdict]]:
         verdicts.append(verdict)
     mode = site_mode(sub)
     status = max([v.outcome for v in verdicts] + [mode.outcome], key=STRENGTH.__getitem__)
-    if status == "pending" or mode.outcome == "pending":
+    if status == "pending" or mode.outcome in ("pending", "spam"):
         verdicts.append(mode)
     return status, verdicts
 

@@ -19,6 +19,60 @@ from .models import Comment, utcnow
 PERIODS = (7, 30, 90, 365)
 STATUSES = ("approved", "rejected", "spam", "pending", "deleted")
 CHART_STATUSES = ("approved", "pending", "rejected", "spam")
+# What the spam filter did, and how moderators answered it (see FilterRecord).
+FILTER_COLUMNS = ("filter_published", "filter_held", "filter_filed", "leaked", "rescued", "untouched")
+UNWANTED = ("spam", "rejected", "deleted")
+
+
+@dataclass
+class FilterRecord:
+    """The spam filter's decisions over a period, and the moderators' answers to them.
+
+    A comment's truth is what a moderator decided when one did; otherwise the
+    filter's call stands (nobody overturned it).
+    """
+
+    published: int = 0  # the filter trusted it
+    held: int = 0  # the filter doubted
+    filed: int = 0  # the filter was sure it was spam
+    leaked: int = 0  # published, then a moderator removed it as unwanted
+    rescued: int = 0  # filed as spam, then a moderator approved it
+    held_spam: int = 0  # held, and a moderator removed it
+    untouched: int = 0  # published or filed, and no moderator had to open it
+
+    def add(self, verdict: str, status: str, moderated: bool, count: int) -> None:
+        """Count ``count`` comments the filter called ``verdict`` that now have ``status``."""
+        if verdict == "publish":
+            self.published += count
+            self.leaked += count if moderated and status in UNWANTED else 0
+        elif verdict == "hold":
+            self.held += count
+            self.held_spam += count if moderated and status in UNWANTED else 0
+        elif verdict == "spam":
+            self.filed += count
+            self.rescued += count if moderated and status == "approved" else 0
+        if verdict in ("publish", "spam") and not moderated:
+            self.untouched += count
+
+    @property
+    def precision(self) -> float | None:
+        """Of what it filed as spam, the share moderators left there."""
+        return (self.filed - self.rescued) / self.filed if self.filed else None
+
+    @property
+    def recall(self) -> float | None:
+        """Of the spam known (filed and kept, held and removed, leaked), the share kept from readers."""
+        caught = self.filed - self.rescued + self.held_spam
+        return caught / (caught + self.leaked) if caught + self.leaked else None
+
+    @property
+    def overturned(self) -> int:
+        """Decisions of the filter a moderator reversed."""
+        return self.leaked + self.rescued
+
+    def row(self) -> list[int]:
+        """The numbers in the order of :data:`FILTER_COLUMNS`."""
+        return [self.published, self.held, self.filed, self.leaked, self.rescued, self.untouched]
 
 
 @dataclass
@@ -27,6 +81,7 @@ class Day:
 
     day: date
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    spam_filter: FilterRecord = field(default_factory=FilterRecord)
 
     @property
     def received(self) -> int:
@@ -45,6 +100,7 @@ class Report:
     median_decision_seconds: float | None
     backlog: int
     oldest_waiting: datetime | None
+    spam_filter: FilterRecord = field(default_factory=FilterRecord)
 
     @property
     def received(self) -> int:
@@ -79,6 +135,18 @@ def compute(site_ids: list[int], days: int, now: datetime | None = None) -> Repo
         if key in by_day and status in STATUSES:
             by_day[key].counts[status] += count
 
+    spam_filter = FilterRecord()
+    moderated = Comment.moderated_at.is_not(None)
+    for day_value, verdict, status, was_moderated, count in db.session.execute(
+        sa.select(day_column, Comment.spam_verdict, Comment.status, moderated, sa.func.count(Comment.id))
+        .where(in_period, Comment.spam_verdict.is_not(None))
+        .group_by(day_column, Comment.spam_verdict, Comment.status, moderated)
+    ):
+        key = date.fromisoformat(str(day_value)[:10])
+        spam_filter.add(verdict, status, bool(was_moderated), count)
+        if key in by_day:
+            by_day[key].spam_filter.add(verdict, status, bool(was_moderated), count)
+
     # Time to decision counts the comments a person decided; rules decide instantly.
     durations = [
         (moderated - created).total_seconds()
@@ -94,7 +162,7 @@ def compute(site_ids: list[int], days: int, now: datetime | None = None) -> Repo
     return Report(
         start=start, end=end, days=list(by_day.values()), decided_by_moderators=len(durations),
         median_decision_seconds=statistics.median(durations) if durations else None,
-        backlog=backlog, oldest_waiting=oldest,
+        backlog=backlog, oldest_waiting=oldest, spam_filter=spam_filter,
     )
 
 
@@ -171,7 +239,8 @@ def _tick_values(scale_max: int) -> list[int]:
 
 
 def write_csv(report: Report, writer) -> None:
-    """One row per day: date, received, then one column per status."""
-    writer.writerow(["date", "received", *STATUSES])
+    """One row per day: date, received, one column per status, then the spam filter's record."""
+    writer.writerow(["date", "received", *STATUSES, *FILTER_COLUMNS])
     for day in report.days:
-        writer.writerow([day.day.isoformat(), day.received, *(day.counts[s] for s in STATUSES)])
+        writer.writerow([day.day.isoformat(), day.received, *(day.counts[s] for s in STATUSES),
+                         *day.spam_filter.row()])

@@ -160,7 +160,8 @@ def _write_statement(by_key: bool):
     thread = Thread.__table__.c
     return (
         sa.select(Site.__table__, thread.id.label("thread_id"), thread.version.label("thread_version"),
-                  thread.url.label("thread_url"), thread.locked.label("thread_locked"))
+                  thread.url.label("thread_url"), thread.locked.label("thread_locked"),
+                  thread.title.label("thread_title"))
         .outerjoin(Thread.__table__, sa.and_(thread.site_id == Site.__table__.c.id, _thread_match(thread, by_key)))
         .where(Site.__table__.c.key == sa.bindparam("site"))
     )

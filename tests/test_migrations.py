@@ -68,3 +68,25 @@ def test_subscriptions_made_before_confirmation_existed_stay_on(empty_app):
         with db.engine.connect() as conn:
             confirmed = conn.exec_driver_sql("SELECT id, notify_confirmed_at FROM comment ORDER BY id").all()
     assert [(id_, str(at)[:19] if at else None) for id_, at in confirmed] == [(1, "2026-02-03 04:05:06"), (2, None)]
+
+
+def test_spam_filter_migration_keeps_comments_and_existing_sites_modes(empty_app):
+    rows = ("INSERT INTO site (id, key, name, origins, mode, banned_words, suspect_words, max_links, "
+            "report_threshold, notify_emails, digest, language, created_at) VALUES (1, 'blog', 'Blog', '[]', "
+            "'first-time', '[]', '[]', 2, 3, '[]', 'instant', 'en', '2026-01-01 00:00:00')",
+            "INSERT INTO thread (id, site_id, url, locked, version, created_at) "
+            "VALUES (1, 1, 'https://blog.example/post', false, 1, '2026-01-01 00:00:00')",
+            "INSERT INTO comment (id, site_id, thread_id, author, text, html, status, reasons, created_at, "
+            "edited_by_staff, staff, pinned, notify) VALUES (1, 1, 1, 'A', 'x', 'x', 'approved', '[]', "
+            "'2026-02-03 04:05:06', false, false, false, false)")
+    with empty_app.app_context():
+        upgrade(revision="afd608200c73")
+        with db.engine.begin() as conn:
+            for row in rows:
+                conn.exec_driver_sql(row)
+        upgrade()
+        with db.engine.connect() as conn:
+            site = conn.exec_driver_sql("SELECT mode, spam_trust_first_time FROM site").one()
+            comments = conn.exec_driver_sql("SELECT id, spam_score FROM comment").all()
+    assert (site[0], bool(site[1])) == ("first-time", False)
+    assert [tuple(row) for row in comments] == [(1, None)]

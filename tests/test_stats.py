@@ -111,7 +111,8 @@ def test_stats_csv_has_one_row_per_day(app, mod, history):
     response = mod.get("/moderate/stats.csv?days=7")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["date", "received", "approved", "rejected", "spam", "pending", "deleted"]
+    assert rows[0] == ["date", "received", "approved", "rejected", "spam", "pending", "deleted", "filter_published",
+                       "filter_held", "filter_filed", "leaked", "rescued", "untouched"]
     assert len(rows) == 8
     assert sum(int(r[1]) for r in rows[1:]) == 5
 
@@ -129,3 +130,45 @@ def test_unknown_period_falls_back_to_30_days(app, mod, history):
 def test_admin_stats_cover_every_site(app, admin, history):
     rows = list(csv.reader(io.StringIO(admin.get("/moderate/stats.csv?days=7").get_data(as_text=True))))
     assert sum(int(r[1]) for r in rows[1:]) == 6
+
+
+@pytest.fixture
+def filter_history(app, two_sites):
+    """What the spam filter decided on ``blog`` today, and what moderators made of it."""
+    now = utcnow() - timedelta(seconds=1)
+    later = now + timedelta(seconds=0.5)
+    for text, verdict, status, moderated in (
+            ("kept", "publish", "approved", False), ("leak", "publish", "spam", True),
+            ("filed", "spam", "spam", False), ("rescued", "spam", "approved", True),
+            ("held spam", "hold", "spam", True), ("held ham", "hold", "approved", True),
+            ("filed 2", "spam", "spam", False)):
+        add_comment(app, "blog", text, status=status, created_at=now, spam_verdict=verdict, spam_score=0.5,
+                    moderated_at=later if moderated else None)
+    return now
+
+
+def test_filter_record_counts_decisions_and_overturns(app, filter_history):
+    record = blog_report(app).spam_filter
+    assert (record.published, record.held, record.filed) == (2, 2, 3)
+    assert (record.leaked, record.rescued, record.untouched) == (1, 1, 3)
+
+
+def test_filter_precision_and_recall_come_from_moderators_decisions(app, filter_history):
+    record = blog_report(app).spam_filter
+    assert record.precision == pytest.approx(2 / 3)  # 3 filed, 1 rescued
+    assert record.recall == pytest.approx(3 / 4)  # 2 filed and kept + 1 held spam, 1 leaked
+
+
+def test_filter_record_without_decisions_has_no_precision(app, two_sites):
+    record = blog_report(app).spam_filter
+    assert record.precision is None and record.recall is None
+
+
+def test_stats_page_shows_the_filters_record(app, mod, filter_history):
+    page = mod.get("/moderate/stats?days=7").get_data(as_text=True)
+    assert "The spam filter" in page and "67 %" in page and "75 %" in page
+
+
+def test_stats_csv_has_the_filters_record_per_day(app, mod, filter_history):
+    rows = list(csv.reader(io.StringIO(mod.get("/moderate/stats.csv?days=7").get_data(as_text=True))))
+    assert rows[-1][-6:] == ["2", "2", "3", "1", "1", "3"]

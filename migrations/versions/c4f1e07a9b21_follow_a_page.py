@@ -1,7 +1,7 @@
 """readers may follow a page: its new comments by email (confirmed like replies), grouped
 
 Revision ID: c4f1e07a9b21
-Revises: 5c2e9b7d41f3
+Revises: 266f909efbfb
 Create Date: 2026-11-30 06:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4f1e07a9b21'
-down_revision = '5c2e9b7d41f3'
+down_revision = '266f909efbfb'
 branch_labels = None
 depends_on = None
 

@@ -78,10 +78,14 @@ class SettingsForm(FlaskForm):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     mode = RadioField(_l("Moderation mode"), choices=[
+        SelectChoice("auto", _l("The spam filter decides: publish what it trusts, hold what it doubts, "
+                                "file as spam what it is sure of")),
         SelectChoice("pre", _l("Hold every comment for review")),
         SelectChoice("first-time", _l("Hold first-time commenters; publish people already approved")),
         SelectChoice("post", _l("Publish at once; moderate afterwards")),
     ], validators=[DataRequired()])
+    spam_trust_first_time = BooleanField(_l("In first-time mode, publish a first comment the spam filter is "
+                                            "confident about"))
     origins = TextAreaField(_l("Allowed origins (one per line)"), validators=[DataRequired(), Length(max=20_000)])
     banned_words = TextAreaField(_l("Banned words: rejected (one per line)"), validators=[Length(max=20_000)])
     suspect_words = TextAreaField(_l("Suspect words: held for review (one per line)"),

@@ -31,9 +31,44 @@ def reason_label(code: str) -> str:
         "mode_pre": _("Every comment is reviewed on this site"),
         "first_time": _("First comment from this person"),
         "reported": _("Reported by readers"),
+        "spam_filter": _("The spam filter is sure it is spam"),
+        "spam_filter_doubts": _("The spam filter is not sure"),
+        "spam_filter_failed": _("The spam filter could not score it"),
+        "spam_filter_trusts": _("The spam filter trusts it"),
         "edited": _("Changed by its author after it was published"),
     }
     return labels.get(code, code)
+
+
+@bp.app_template_global()
+def spam_reason_label(reason: dict) -> str:
+    """One of the spam filter's reasons (see :func:`service.spam.filter.reasons`) in plain words."""
+    code = reason.get("code")
+    count = int(reason.get("spam") or 0)
+    domain = str(reason.get("domain", ""))
+    if code == "link_domain":
+        return ngettext("links to %(domain)s, a domain seen in %(num)d spam",
+                        "links to %(domain)s, a domain seen in %(num)d spam", count, domain=domain) if count \
+            else _("links to %(domain)s", domain=domain)
+    if code == "website_domain":
+        return ngettext("website %(domain)s, seen in %(num)d spam", "website %(domain)s, seen in %(num)d spam",
+                        count, domain=domain) if count else _("website %(domain)s", domain=domain)
+    if code == "words":
+        return _("words seen in spam: %(words)s", words=", ".join(map(str, reason.get("words", []))))
+    labels = {
+        "off_topic": _("off-topic for this page"),
+        "phone": _("phone number"),
+        "email": _("email address in the text"),
+        "links": _("links"),
+        "website_first": _("a website on a first comment"),
+        "website": _("gives a website"),
+        "name": _("the author's name"),
+        "script": _("written in a script unlike this page's"),
+        "shouting": _("shouting"),
+        "length": _("its length"),
+        "new_commenter": _("a new commenter"),
+    }
+    return labels.get(code, str(code))
 
 
 @bp.app_template_global()

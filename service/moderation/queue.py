@@ -13,7 +13,7 @@ from . import MAX_ID
 from ..models import Comment, ModerationEvent, Moderator, Report, Site, Thread
 
 VIEWS = ("pending", "reported", "spam", "approved", "rejected", "all")
-SORTS = ("newest", "oldest")
+SORTS = ("newest", "oldest", "score")
 PER_PAGE = 25
 MAX_PAGE = 10_000
 MAX_QUERY = 200
@@ -107,8 +107,12 @@ def load(moderator: Moderator, filters: Filters) -> Page:
                                    Comment.author.ilike(pattern, escape="\\"),
                                    Comment.email.ilike(pattern, escape="\\")))
     total = db.session.scalar(query.with_only_columns(sa.func.count(Comment.id)).order_by(None))
-    order = (Comment.created_at.asc(), Comment.id.asc()) if filters.sort == "oldest" else (
-        Comment.created_at.desc(), Comment.id.desc())
+    order = {
+        "oldest": (Comment.created_at.asc(), Comment.id.asc()),
+        # The likeliest spam first, so it can be cleared in one bulk action;
+        # comments the filter never scored come last.
+        "score": (Comment.spam_score.is_(None), Comment.spam_score.desc(), Comment.id.desc()),
+    }.get(filters.sort, (Comment.created_at.desc(), Comment.id.desc()))
     items = list(db.session.scalars(
         query.options(sa.orm.selectinload(Comment.thread), sa.orm.selectinload(Comment.parent),
                       sa.orm.selectinload(Comment.site))

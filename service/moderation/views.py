@@ -408,6 +408,7 @@ def site_settings(key: str):
     if form.validate_on_submit():
         site.name = form.name.data.strip()
         site.mode = form.mode.data
+        site.spam_trust_first_time = form.spam_trust_first_time.data
         site.origins = form.clean_origins
         site.banned_words = form.words(form.banned_words.data)
         site.suspect_words = form.words(form.suspect_words.data)
@@ -433,6 +434,7 @@ class _SettingsData:
     def __init__(self, site: Site):
         self.name = site.name
         self.mode = site.mode
+        self.spam_trust_first_time = site.spam_trust_first_time
         self.origins = "\n".join(site.origins or [])
         self.banned_words = "\n".join(site.banned_words or [])
         self.suspect_words = "\n".join(site.suspect_words or [])

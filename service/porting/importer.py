@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import hashing, urls
+from ..spam import filter as spam_filter, model as spam_model
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import DIGESTS, MODES, STATUSES, Ban, Comment, ModerationEvent, Site, Thread, utcnow
@@ -411,6 +412,7 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
             table.update().where(table.c.id == sa.bindparam("row_id")).values(parent_id=sa.bindparam("new_parent")),
             links)
 
+    _teach(source, plan, site, ref_ids, rendered)
     for ban in _new_bans(plan.site, source.bans):
         db.session.add(Ban(site_id=site.id, **ban))
     if not (summary.comments_created or summary.threads_created or summary.site_created):
@@ -419,6 +421,23 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
         site_id=site.id, actor=actor[:100], action="imported",
         detail=f"{summary.format}: {summary.comments_created} comments and {summary.threads_created} "
                f"threads created, {summary.comments_skipped} skipped"))
+
+
+def _teach(source: Source, plan: _Plan, site: Site, ref_ids: dict[str, int],
+           rendered: dict[str, tuple[str, str]]) -> None:
+    """Imported decisions teach the site's spam filter: approved comments as
+    genuine, those the old system filed as spam as spam."""
+    lessons = []
+    for comment in plan.comments:
+        text = rendered[comment.ref][0]
+        if comment.status not in ("approved", "spam") or comment.staff or not text:
+            continue
+        thread = source.threads.get(comment.thread_ref)
+        context = spam_model.Context(title=(thread.title if thread else "") or "",
+                                     url=plan.thread_urls[comment.thread_ref], has_email=bool(comment.email))
+        lessons.append((ref_ids[comment.ref], spam_filter.LABELS[comment.status],
+                        spam_model.features(text, comment.author, comment.website, context)))
+    spam_filter.teach_many(site.id, lessons)
 
 
 def _comment_rows(plan: _Plan, site: Site, thread_ids: dict[str, int], now: datetime,

@@ -1,0 +1,334 @@
+"""The spam filter of each site: judge a new comment, learn from moderators' decisions.
+
+The state is the ``spam_count`` table (per site and feature, how many spam
+and genuine lessons had it) and ``spam_lesson`` (what each taught comment
+added, so that it can be taken back exactly).  Both change in the caller's
+transaction: a decision and its lesson commit or roll back together.
+
+Only moderators' decisions and imports teach: nothing in a reader's request
+reaches :func:`teach`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..metrics import count_spam_decision
+from ..models import Comment, SpamCount, SpamLesson, Thread
+from . import model, prior
+
+log = logging.getLogger(__name__)
+
+# Scores below HOLD_AT are published, from SPAM_AT up filed as spam, held between.
+# The hold band is narrow and high on purpose: a genuine comment kept
+# waiting costs a reader as much as a spam shown costs the site.
+HOLD_AT = 0.7
+SPAM_AT = 0.9
+# In first-time mode, a site may publish a first-timer scoring below this.
+TRUST_BELOW = 0.2
+VERDICTS = ("publish", "hold", "spam")
+# A decision's status, and what it teaches the filter.
+LABELS = {"approved": "ham", "spam": "spam", "rejected": "spam", "deleted": "spam"}
+THREAD_TEXTS = 12  # approved comments of the thread the relevance signal looks at
+MAX_REASONS = 3
+TOTALS = ""  # the feature under which a site's totals are kept
+
+
+@dataclass
+class Judgement:
+    """The filter's opinion of one comment."""
+
+    score: float
+    verdict: str  # one of VERDICTS
+    reasons: list[dict] = field(default_factory=list)
+
+
+def verdict_of(score: float) -> str:
+    """publish, hold or spam for a score."""
+    return "publish" if score < HOLD_AT else "hold" if score < SPAM_AT else "spam"
+
+
+# ------------------------------------------------------------------ context
+
+_comment = Comment.__table__.c
+_THREAD_TEXTS = (
+    sa.select(_comment.text)
+    .where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved",
+           _comment.id != sa.bindparam("exclude"))
+    .order_by(_comment.id.desc()).limit(THREAD_TEXTS)
+)
+# A returning commenter is known by the key their browser proves (see
+# hashing.commenter_key), never by an email anyone can type.
+_KNOWN = (
+    sa.select(_comment.id)
+    .where(_comment.site_id == sa.bindparam("site"), _comment.commenter_hash == sa.bindparam("commenter_hash"),
+           _comment.status == "approved", _comment.id != sa.bindparam("exclude"))
+    .limit(1)
+)
+
+
+def context(site_id: int, *, thread_id: int | None, title: str | None, url: str | None,
+            email_hash: str | None, commenter_hash: str | None, is_reply: bool, exclude: int = 0) -> model.Context:
+    """What the filter knows of the page and the commenter (``exclude``: the comment itself)."""
+    connection = db.session.connection()
+    texts = ()
+    if thread_id is not None:
+        texts = tuple(connection.execute(_THREAD_TEXTS, {"thread": thread_id, "exclude": exclude}).scalars())
+    known = bool(commenter_hash) and connection.execute(
+        _KNOWN, {"site": site_id, "commenter_hash": commenter_hash, "exclude": exclude}).first() is not None
+    return model.Context(title=title or "", url=url or "", thread_texts=texts, known_commenter=known,
+                         has_email=bool(email_hash), is_reply=is_reply)
+
+
+# ------------------------------------------------------------------ counts
+
+_count_table = SpamCount.__table__
+def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str, tuple[float, float]], float, float]:
+    """The site's counts plus the built-in prior's: (counts, spam total, ham total)."""
+    base = prior.load() if current_app.config.get("CAUSERIE_SPAM_PRIOR", True) else prior.NONE
+    counts = {}
+    for feature in found:
+        s, h = own.get(feature, (0, 0))
+        ps, ph = base.counts.get(feature, (0.0, 0.0))
+        counts[feature] = (s + ps, h + ph)
+    spam_total, ham_total = own.get(TOTALS, (0, 0))
+    return counts, spam_total + base.spam_total, ham_total + base.ham_total
+
+
+# What a new comment is judged with, in one round trip: the site's counts of
+# the candidate features, the thread's last approved comments (kind 1) and
+# whether the commenter has an approved comment on the site (kind 2).
+_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved",
+                                         _comment.id != sa.bindparam("exclude"))
+          .order_by(_comment.id.desc()).limit(THREAD_TEXTS).subquery())
+_known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
+                                       _comment.commenter_hash == sa.bindparam("commenter_hash"),
+                                       _comment.status == "approved").limit(1).subquery())
+_ZERO = sa.literal_column("0")
+_LOOKUP = sa.union_all(
+    sa.select(_ZERO.label("kind"), sa.cast(_count_table.c.feature, sa.Text).label("value"), _count_table.c.spam,
+              _count_table.c.ham)
+    .where(_count_table.c.site_id == sa.bindparam("site"),
+           _count_table.c.feature.in_(sa.bindparam("features", expanding=True))),
+    sa.select(sa.literal_column("1"), sa.cast(_texts.c.text, sa.Text), _ZERO, _ZERO),
+    sa.select(sa.literal_column("2"), sa.cast(sa.literal_column("''"), sa.Text), _ZERO, _ZERO).select_from(_known),
+)
+
+
+def _lookup(site_id: int, thread_id: int | None, commenter_hash: str | None, candidates: set[str], exclude: int):
+    """(thread texts, known commenter, the site's counts of ``candidates``) in one query."""
+    texts, known, own = [], False, {}
+    rows = db.session.connection().execute(_LOOKUP, {
+        "site": site_id, "thread": thread_id, "commenter_hash": commenter_hash, "exclude": exclude,
+        "features": sorted(candidates | {TOTALS})})
+    for kind, value, spam, ham in rows:
+        if kind == 0:
+            own[value] = (spam, ham)
+        elif kind == 1:
+            texts.append(value)
+        else:
+            known = True
+    return tuple(texts), known, own
+
+
+def judge(site_id: int, *, text: str, author: str = "", website: str | None = None, email_hash: str | None = None,
+          commenter_hash: str | None = None, thread_id: int | None = None, title: str | None = None,
+          url: str | None = None, is_reply: bool = False, exclude: int = 0) -> Judgement | None:
+    """Score a new (or edited: ``exclude`` is then its id) comment; None if scoring
+    failed (logged): the site's mode then decides alone.
+
+    Never raises: the filter must not stand between a reader and the write path.
+    """
+    try:
+        ctx = model.Context(title=title or "", url=url or "", has_email=bool(email_hash), is_reply=is_reply)
+        # The features that depend on the page and the commenter can only take a
+        # few values: asking for all of them saves waiting for the context first.
+        candidates = model.features(text, author, website, ctx) | model.CONTEXT_FEATURES
+        texts, known, own = _lookup(site_id, thread_id, commenter_hash, candidates, exclude)
+        found = model.features(text, author, website, replace(ctx, thread_texts=texts, known_commenter=known))
+        counts, spam_total, ham_total = blended(own, found)
+        result = model.score(found, counts, spam_total, ham_total)
+        judgement = Judgement(round(result.value, 4), verdict_of(result.value), reasons(result.clues, own))
+    except Exception:  # noqa: BLE001 - any failure falls back to the site's mode
+        log.exception("spam filter: scoring failed for site %s", site_id)
+        count_spam_decision("error")
+        return None
+    count_spam_decision(judgement.verdict)
+    return judgement
+
+
+# ------------------------------------------------------------------ reasons
+
+def _reason(feature: str, own: dict[str, tuple[int, int]]) -> dict | None:
+    family, _, value = feature.partition(":")
+    if family == "topic" and value == "none":
+        return {"code": "off_topic"}
+    if family == "phone":
+        return {"code": "phone"}
+    if family == "email-in-text":
+        return {"code": "email"}
+    if family == "link" and value != "anchor":
+        return {"code": "link_domain", "domain": value, "spam": own.get(feature, (0, 0))[0]}
+    if family in ("link", "links"):
+        return {"code": "links"}
+    if family == "web":
+        return {"code": "website_domain", "domain": value, "spam": own.get(feature, (0, 0))[0]}
+    if family == "website":
+        return {"code": "website_first" if value == "first-comment" else "website"}
+    if family in ("a", "name"):
+        return {"code": "name"}
+    if family == "script" and value == "foreign":
+        return {"code": "script"}
+    if family in ("shouting", "exclamations"):
+        return {"code": "shouting"}
+    if family == "length":
+        return {"code": "length"}
+    if family == "commenter" and value != "known":
+        return {"code": "new_commenter"}
+    if family == "w":
+        return {"code": "words", "words": [value]}
+    return None
+
+
+def reasons(clues: list[model.Clue], own: dict[str, tuple[int, int]]) -> list[dict]:
+    """The strongest spam-ward clues in words a moderator reads (codes; see moderation.labels)."""
+    found: list[dict] = []
+    for clue in clues:
+        if clue.prob < 0.5 + model.MIN_STRENGTH:
+            continue
+        reason = _reason(clue.feature, own)
+        if reason is None:
+            continue
+        same = next((r for r in found if r["code"] == reason["code"]), None)
+        if same is not None:
+            if reason["code"] == "words" and len(same["words"]) < 3:
+                same["words"] += reason["words"]
+            continue
+        if len(found) == MAX_REASONS:
+            break
+        found.append(reason)
+    return found
+
+
+# ------------------------------------------------------------------ teaching
+
+def _upsert():
+    """An insert that adds to the counts already there (both dialects speak ON CONFLICT)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415
+    statement = insert(_count_table)
+    return statement.on_conflict_do_update(
+        index_elements=[_count_table.c.site_id, _count_table.c.feature],
+        set_={"spam": _count_table.c.spam + statement.excluded.spam,
+              "ham": _count_table.c.ham + statement.excluded.ham})
+
+
+def _add(site_id: int, changes: dict[str, list[int]]) -> None:
+    """Add ``changes`` (feature -> [spam, ham] deltas) to the site's counts."""
+    if changes:
+        db.session.execute(_upsert(), [{"site_id": site_id, "feature": f, "spam": s, "ham": h}
+                                       for f, (s, h) in sorted(changes.items())])
+
+
+def _delta(features, label: str, sign: int, into: dict[str, list[int]]) -> None:
+    index = 0 if label == "spam" else 1
+    for feature in [TOTALS, *features]:
+        into.setdefault(feature, [0, 0])[index] += sign
+
+
+def features_of(comment: Comment) -> set[str]:
+    """A stored comment's features, against its thread as it is now (without itself)."""
+    thread = comment.thread or db.session.get(Thread, comment.thread_id)
+    ctx = context(comment.site_id, thread_id=comment.thread_id, title=thread.title if thread else "",
+                  url=thread.url if thread else "", email_hash=comment.email_hash,
+                  commenter_hash=comment.commenter_hash,
+                  is_reply=comment.parent_id is not None, exclude=comment.id or 0)
+    return model.features(comment.text, comment.author, comment.website, ctx)
+
+
+def teach(comment: Comment, before: str) -> None:
+    """Bring the filter in line with a moderator moving ``comment`` from ``before`` to its status now.
+
+    Approving teaches "genuine"; spam, reject and delete teach "spam"; sending
+    back to the queue takes the lesson back.  A step back to the status the
+    comment had before its lesson (the queue's Undo) restores what it taught
+    before, nothing if it taught nothing.  Called in the decision's transaction.
+    """
+    lesson = db.session.get(SpamLesson, comment.id)
+    if lesson is not None and lesson.before_status == comment.status:
+        label, previous = lesson.before_label, (None, None)
+    else:
+        label = LABELS.get(comment.status) if not comment.staff and comment.text else None
+        previous = (before, lesson.label if lesson is not None else None)
+    if lesson is not None and lesson.label == label:
+        lesson.before_status, lesson.before_label = previous
+        return
+    changes: dict[str, list[int]] = {}
+    if lesson is not None:
+        _delta(lesson.features, lesson.label, -1, changes)
+        db.session.delete(lesson)
+        db.session.flush()
+    if label is not None:
+        found = sorted(features_of(comment))
+        _delta(found, label, +1, changes)
+        db.session.add(SpamLesson(comment_id=comment.id, site_id=comment.site_id, label=label, features=found,
+                                  before_status=previous[0], before_label=previous[1]))
+    _add(comment.site_id, changes)
+    db.session.flush()
+
+
+def teach_many(site_id: int, lessons: list[tuple[int, str, set[str]]]) -> None:
+    """Add many lessons at once (comment id, ``spam``/``ham``, features): imports and retraining."""
+    changes: dict[str, list[int]] = {}
+    rows = []
+    for comment_id, label, found in lessons:
+        found = sorted(found)
+        _delta(found, label, +1, changes)
+        rows.append({"comment_id": comment_id, "site_id": site_id, "label": label, "features": found})
+    _add(site_id, changes)
+    for start in range(0, len(rows), 1000):
+        db.session.execute(sa.insert(SpamLesson), rows[start:start + 1000])
+
+
+def retrain(site_id: int) -> tuple[int, int]:
+    """Rebuild the site's counts from its history; returns (spam, genuine) lessons.
+
+    The history is every comment a person decided: those a moderator
+    approved, rejected, marked as spam or deleted, those an import brought in
+    approved or as spam, and any that taught the filter before.  Running it
+    twice gives the same counts.
+    """
+    taught = set(db.session.scalars(sa.select(SpamLesson.comment_id).where(SpamLesson.site_id == site_id)))
+    db.session.execute(sa.delete(SpamLesson).where(SpamLesson.site_id == site_id))
+    db.session.execute(sa.delete(SpamCount).where(SpamCount.site_id == site_id))
+    query = (sa.select(Comment).where(Comment.site_id == site_id, Comment.staff.is_(False), Comment.text != "",
+                                      Comment.status.in_(LABELS))
+             .order_by(Comment.id))
+    lessons = []
+    for comment in db.session.scalars(query):
+        if comment.id in taught or _decided(comment):
+            lessons.append((comment.id, LABELS[comment.status], features_of(comment)))
+    teach_many(site_id, lessons)
+    spam = sum(1 for _, label, _ in lessons if label == "spam")
+    return spam, len(lessons) - spam
+
+
+def _decided(comment: Comment) -> bool:
+    """A person decided this comment's status: a moderator, or the site an import came from."""
+    if comment.moderated_at is not None:
+        return True
+    return comment.import_ref is not None and comment.status in ("approved", "spam")
+
+
+def forget(comment_ids: list[int]) -> None:
+    """Drop the per-comment record of lessons (the counts stay): erasing a person's data."""
+    if comment_ids:
+        db.session.execute(sa.delete(SpamLesson).where(SpamLesson.comment_id.in_(comment_ids)))
