@@ -9,12 +9,12 @@ from __future__ import annotations
 import click
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, cli, demo, errors, feeds, health, i18n, logs, metrics, moderation, security, settings, widget
+from . import api, cli, demo, embed, errors, feeds, health, i18n, logs, metrics, moderation, security, settings, widget
 from .application import Causerie
 from .extensions import READS, bind_reads, db, init_limiter, init_migrations, limiter_settings, ping_when_idle
 from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
-BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp)
+BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp, embed.bp)
 
 
 def create_app(overrides: dict | None = None, command_line: bool | None = None) -> Causerie:

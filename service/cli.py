@@ -17,6 +17,8 @@ from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
 from .doctor import doctor_command
+from .embed import SORTS, fragment
+from .errors import APIError
 from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
@@ -191,8 +193,29 @@ def demo_command():
     click.echo("  causerie moderators add you@example.org --admin")
 
 
+@click.command("render")
+@click.option("--site", "site_key", required=True, help="The site key.")
+@click.option("--url", help="The page's URL (as the widget would send it).")
+@click.option("--thread", "thread_key", help="The page's thread key, for pages that set data-thread.")
+@click.option("--lang", default="en", show_default=True, help="The language of the words around the comments.")
+@click.option("--sort", type=click.Choice(SORTS), default=SORTS[0], show_default=True,
+              help="The order of the top-level comments.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="Write the fragment to this file instead of standard output.")
+@with_appcontext
+def render_command(site_key, url, thread_key, lang, sort, output):
+    """Print the server-rendered thread of a page, for static-site builds."""
+    if not url and not thread_key:
+        raise click.UsageError("Give --url or --thread.")
+    try:
+        html = fragment(site_key, url or None, thread_key, lang, sort).html()
+    except APIError as exc:
+        raise click.ClickException(exc.message) from exc
+    output.write(html)
+
+
 COMMANDS = (init_command, sites_group, moderators_group, demo_command, worker_command, doctor_command,
-            spam_group, *PORTING_COMMANDS)
+            render_command, spam_group, *PORTING_COMMANDS)
 
 
 def register(app: Flask) -> None:

@@ -95,6 +95,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
         reasons=rules.reasons(verdicts),
         ip_hash=ip_hash,
         notify=data["notify"],
+        follow=data["follow"],
         language=data["language"],
         edit_token_hash=token_hash,
         spam_score=judgement.score if judgement else None,
@@ -252,7 +253,7 @@ def delete(comment: Comment, origin: str | None) -> None:
     comment.text = comment.html = comment.author = ""
     comment.email = comment.email_hash = comment.website = comment.ip_hash = None
     comment.text_hash = comment.commenter_hash = None
-    comment.notify = False
+    comment.notify = comment.follow = False
     audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
     db.session.commit()
 

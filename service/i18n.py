@@ -1,4 +1,5 @@
-"""Translations: English and French, chosen by the browser's Accept-Language.
+"""Translations: English, French, German, Spanish, Italian, Portuguese and
+Dutch, chosen by the browser's Accept-Language.
 
 The catalogs are committed as ``.po`` files and compiled in memory the first
 time a language is needed, so a clean clone (or a read-only install) needs
@@ -17,11 +18,12 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
 
-LANGUAGES = ("en", "fr")
+LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl")
 # Each language by its own name, whatever the page's language.  Written out
 # rather than taken from Babel's locale data, which would cost every web
-# worker megabytes of memory for two words.
-LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+# worker megabytes of memory for seven words.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano",
+                  "pt": "Português", "nl": "Nederlands"}
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 

@@ -129,6 +129,10 @@ class Comment(db.Model):
     # When the address's owner confirmed they want emails about replies (see
     # subscriptions): replies are emailed only once this is set.
     notify_confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Whether the author also asked for the page's new comments by email
+    # (confirmed like replies), and up to when they have been told.
+    follow: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    followed_until: Mapped[datetime | None] = mapped_column(default=None)
     # The language the author read the widget in, when the emails are written in it.
     language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     edit_token_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)

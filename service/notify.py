@@ -15,6 +15,8 @@ Channels:
 ``digest``      an hourly or daily summary of what is waiting
 ``reply``       tells a commenter who asked for it that someone answered
 ``confirm``     asks an address whether it wants those emails (see subscriptions)
+``follow``      a followed page's new comments: one row per page and hour, which
+                becomes one ``followed`` email per follower when it is due
 ``webhook``     a signed JSON POST for new and moderated comments
 """
 
@@ -43,6 +45,9 @@ FIRST_RETRY = 60  # seconds; doubles on each failure
 MAX_RETRY = 6 * 3600
 LEASE = timedelta(minutes=5)
 KEEP_SENT = timedelta(days=30)
+# A followed page's new comments are grouped: at most one email per page in this time.
+FOLLOW_EVERY = timedelta(hours=1)
+FOLLOW_LIMIT = 50
 HOUSEKEEPING_EVERY = timedelta(hours=1)
 DIGEST_LIMIT = 50
 WEBHOOK_TIMEOUT = 10  # seconds for a whole delivery, however slowly the receiver answers
@@ -79,6 +84,8 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) 
     if topic in ("comment.created", "comment.moderated") and _reply_to_notify(comment) and mailer.configured():
         add("reply")
     db.session.add_all(entries)
+    if topic in ("comment.created", "comment.moderated") and mailer.configured():
+        _schedule_follow(comment, site)
     return entries
 
 
@@ -119,6 +126,39 @@ def _reply_to_notify(comment: Comment) -> Comment | None:
     return parent if approvals <= 1 else None
 
 
+def _followers(thread_id: int):
+    """The comments through which confirmed addresses follow a page."""
+    return sa.select(Comment).where(Comment.thread_id == thread_id, Comment.follow.is_(True),
+                                    Comment.notify_confirmed_at.is_not(None), Comment.email.is_not(None),
+                                    Comment.status.in_(subscriptions.ASKING_STATUSES))
+
+
+def _first_publication(comment: Comment) -> bool:
+    if comment.status != "approved":
+        return False
+    approvals = db.session.scalar(
+        sa.select(sa.func.count(ModerationEvent.id))
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved"))
+    return approvals <= 1
+
+
+def _schedule_follow(comment: Comment, site: Site) -> None:
+    """A comment was published: make sure the page's followers will hear of
+    it, in the page's next grouped email (at most one per FOLLOW_EVERY)."""
+    others = _followers(comment.thread_id).where(
+        sa.or_(Comment.email_hash.is_(None), Comment.email_hash != comment.email_hash)
+        if comment.email_hash else sa.true())
+    if not db.session.scalar(sa.select(sa.exists(others))) or not _first_publication(comment):
+        return
+    topic = f"follow:{comment.thread_id}"
+    if db.session.scalar(sa.select(sa.exists().where(Outbox.topic == topic, Outbox.status == "pending"))):
+        return  # the next email of this page will tell about it too
+    last = db.session.scalar(sa.select(sa.func.max(Outbox.created_at)).where(Outbox.topic == topic))
+    now = utcnow()
+    db.session.add(Outbox(site_id=site.id, topic=topic, next_attempt_at=max(now, last + FOLLOW_EVERY) if last else now,
+                          payload={"channel": "follow", "thread_id": comment.thread_id}))
+
+
 # --------------------------------------------------------------------- worker
 
 
@@ -147,6 +187,15 @@ def run_once(now: datetime | None = None, batch: int = 100) -> RunResult:
         housekeeping(now)
         _last_housekeeping[:] = [now]
     result = RunResult(digests=schedule_digests(now))
+    # A followed page's row turns into one email per follower: those go out in the same run.
+    if _deliver_due(now, batch, result):
+        _deliver_due(now, batch, result)
+    return result
+
+
+def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
+    """Deliver the rows due now; whether a followed page's emails were queued meanwhile."""
+    fanned_out = False
     due = db.session.scalars(
         sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
         .order_by(Outbox.next_attempt_at, Outbox.id).limit(batch)
@@ -177,8 +226,9 @@ def run_once(now: datetime | None = None, batch: int = 100) -> RunResult:
         else:
             entry.status, entry.sent_at, entry.last_error = "sent", utcnow(), None
             result.sent += 1
+            fanned_out = fanned_out or entry.payload.get("channel") == "follow"
         db.session.commit()
-    return result
+    return fanned_out
 
 
 def _claim(entry_id: int, now: datetime) -> bool:
@@ -266,7 +316,8 @@ def deliver(entry: Outbox) -> None:
     """Perform one delivery; raise to have it retried."""
     channel = entry.payload.get("channel")
     handler = {"moderators": _email_moderator, "digest": _email_digest, "reply": _email_reply,
-               "confirm": _email_confirm, "webhook": _post_webhook}.get(channel)
+               "confirm": _email_confirm, "follow": _follow_page, "followed": _email_followed,
+               "webhook": _post_webhook}.get(channel)
     if handler is None:
         raise PermanentError(f"unknown channel {channel!r}")
     handler(entry)
@@ -346,17 +397,66 @@ def _email_confirm(entry: Outbox) -> None:
     comment = _comment(entry)
     # Nothing to ask any more: removed, rejected by a moderator, unsubscribed
     # or erased, or confirmed meanwhile through an earlier email.
-    if (comment is None or comment.status not in subscriptions.ASKING_STATUSES or not comment.notify
-            or not comment.email or comment.notify_confirmed_at is not None):
+    if (comment is None or comment.status not in subscriptions.ASKING_STATUSES
+            or not (comment.notify or comment.follow) or not comment.email or comment.notify_confirmed_at is not None):
         return
     site = comment.site
     # Only what the site's owner wrote and the page's address: the rest of a
     # comment is whatever the person who typed this address wanted to send.
     with force_locale(comment.language or site.language):
         body = render_template("moderation/email/confirm.txt", site=site, url=comment.thread.url,
-                               confirm=links.confirm_link(comment.id))
+                               confirm=links.confirm_link(comment.id), follow=comment.follow)
         subject = gettext("[%(site)s] Confirm emails about replies", site=_site_name(site))
     mailer.send(mailer.build(comment.email, subject, body))
+
+
+def _follow_page(entry: Outbox) -> None:
+    """A followed page's grouped email is due: one delivery per follower,
+    each with what was published since they were last told (in the same
+    transaction as the mark, so nothing is told twice or missed)."""
+    thread_id = entry.payload["thread_id"]
+    until = utcnow()
+    by_address: dict[str, list[Comment]] = {}
+    for follower in db.session.scalars(_followers(thread_id).order_by(Comment.id)):
+        by_address.setdefault(follower.email_hash or follower.email.lower(), []).append(follower)
+    for address, comments in by_address.items():
+        since = max(c.followed_until or c.created_at for c in comments)
+        published = (
+            sa.select(Comment.id).join(ModerationEvent, ModerationEvent.comment_id == Comment.id)
+            .where(Comment.thread_id == thread_id, Comment.status == "approved",
+                   ModerationEvent.to_status == "approved", ModerationEvent.created_at > since,
+                   ModerationEvent.created_at <= until,
+                   sa.or_(Comment.email_hash.is_(None), Comment.email_hash != address))
+            .group_by(Comment.id).order_by(Comment.id).limit(FOLLOW_LIMIT)
+        )
+        ids = list(db.session.scalars(published))
+        for comment in comments:
+            comment.followed_until = until
+        if ids:
+            # Due as long as the page's row: sent in this same run of the worker.
+            db.session.add(Outbox(site_id=entry.site_id, topic="follow.email", next_attempt_at=entry.created_at,
+                                  payload={"channel": "followed", "comment_id": comments[-1].id, "ids": ids}))
+
+
+def _email_followed(entry: Outbox) -> None:
+    follower = _comment(entry)
+    # Checked again at delivery: unsubscribed, erased or removed meanwhile.
+    if follower is None or not follower.follow or follower.notify_confirmed_at is None or not follower.email:
+        return
+    comments = db.session.scalars(sa.select(Comment).where(Comment.id.in_(entry.payload["ids"]),
+                                                           Comment.status == "approved")
+                                  .order_by(Comment.created_at, Comment.id)).all()
+    if not comments:
+        return
+    site, thread = follower.site, follower.thread
+    unsubscribe = links.unsubscribe_link(follower.id)
+    with force_locale(follower.language or site.language):
+        body = render_template("moderation/email/followed.txt", comments=comments, site=site, url=thread.url,
+                               unsubscribe=unsubscribe)
+        subject = ngettext("%(num)s new comment on “%(title)s”", "%(num)s new comments on “%(title)s”",
+                           len(comments), title=thread.title or thread.url)
+    headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    mailer.send(mailer.build(follower.email, subject, body, headers))
 
 
 def _title(comment: Comment) -> str:
@@ -368,14 +468,15 @@ def _site_name(site: Site) -> str:
 
 
 def unsubscribe(comment: Comment) -> int:
-    """Stop reply notifications for every comment of this author on the site;
-    asking for them again later needs a new confirmation."""
+    """Stop reply notifications (and followed pages) for every comment of
+    this author on the site; asking again later needs a new confirmation."""
     if comment.email_hash:
         match = sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
     else:
         match = Comment.id == comment.id
     return db.session.execute(
-        sa.update(Comment).where(match, Comment.notify.is_(True)).values(notify=False, notify_confirmed_at=None)
+        sa.update(Comment).where(match, subscriptions.ASKED)
+        .values(notify=False, follow=False, notify_confirmed_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
 

@@ -86,7 +86,8 @@ def personal_data(email: str, site_key: str | None = None) -> dict:
             "email_hash": c.email_hash, "website": c.website, "text": c.text, "html": c.html,
             "status": c.status, "reasons": c.reasons or [], "created_at": _iso(c.created_at),
             "edited_at": _iso(c.edited_at), "moderated_at": _iso(c.moderated_at), "ip_hash": c.ip_hash,
-            "commenter_hash": c.commenter_hash, "notify_on_replies": c.notify, "notify_confirmed_at": _iso(c.notify_confirmed_at),
+            "commenter_hash": c.commenter_hash, "notify_on_replies": c.notify, "follows_the_page": c.follow,
+            "notify_confirmed_at": _iso(c.notify_confirmed_at),
             "email_language": c.language, "staff": c.staff, "pinned": c.pinned, "imported_from": c.import_ref,
             "reports": reports.get(c.id, []), "moderation": events.get(c.id, []),
         } for c, key, url, title in rows],
@@ -138,7 +139,7 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
         comment.commenter_hash = None
         comment.website = None
         comment.ip_hash = None
-        comment.notify = False
+        comment.notify = comment.follow = False
         comment.notify_confirmed_at = None
         comment.edit_token_hash = None
         if mode == "delete":

@@ -1,4 +1,5 @@
-"""Emails about replies go only to an address whose owner said yes.
+"""Emails about replies (and a followed page's new comments) go only to an
+address whose owner said yes.
 
 Anyone can type anyone's address into the comment form.  Ticking "notify me"
 therefore only asks: the address gets one email with a confirmation link,
@@ -28,6 +29,8 @@ from .models import Comment, Outbox, Site, utcnow
 ASK_AGAIN_AFTER = timedelta(days=1)
 # Rejected and spam comments get no answer, so no email goes out for them.
 ASKING_STATUSES = ("approved", "pending")
+# A comment asks for email when it wants replies, or the page's new comments (it "follows" the page).
+ASKED = sa.or_(Comment.notify.is_(True), Comment.follow.is_(True))
 
 
 def ask(comment: Comment, site: Site) -> str:
@@ -39,10 +42,10 @@ def ask(comment: Comment, site: Site) -> str:
     ``"off"`` (nothing asked, no address, no email service, or a comment
     nobody will answer).
     """
-    if not comment.notify or not comment.email_hash or comment.status not in ASKING_STATUSES:
+    if not (comment.notify or comment.follow) or not comment.email_hash or comment.status not in ASKING_STATUSES:
         return "off"
     same_address = sa.and_(Comment.site_id == site.id, Comment.email_hash == comment.email_hash,
-                           Comment.notify.is_(True), Comment.id != comment.id)
+                           ASKED, Comment.id != comment.id)
     same_commenter = _same_commenter(comment)
     if db.session.scalar(sa.select(sa.exists().where(same_address, same_commenter,
                                                      Comment.notify_confirmed_at.is_not(None)))):
@@ -80,6 +83,6 @@ def confirm(comment: Comment) -> int:
                      _same_commenter(comment))
              if comment.email_hash else Comment.id == comment.id)
     return db.session.execute(
-        sa.update(Comment).where(match, Comment.notify.is_(True), Comment.notify_confirmed_at.is_(None))
+        sa.update(Comment).where(match, ASKED, Comment.notify_confirmed_at.is_(None))
         .values(notify_confirmed_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount

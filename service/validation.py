@@ -158,6 +158,7 @@ def new_comment(payload: dict) -> dict:
             "text", required=True, max_length=current_app.config["CAUSERIE_MAX_COMMENT_LENGTH"], multiline=True
         ),
         "notify": fields.boolean("notify"),
+        "follow": fields.boolean("follow"),
         "language": fields.language("lang"),
         "ticket": fields.string("ticket", max_length=500),
         "commenter": fields.string("commenter", max_length=MAX_COMMENTER_KEY),
@@ -165,6 +166,8 @@ def new_comment(payload: dict) -> dict:
     }
     if data["notify"] and not data["email"] and "email" not in fields.errors:
         fields.errors["notify"] = "Give an email address to be told about replies."
+    if data["follow"] and not data["email"] and "email" not in fields.errors:
+        fields.errors["follow"] = "Give an email address to be told about new comments."
     fields.check()
     return data
 

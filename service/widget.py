@@ -1,8 +1,10 @@
-"""Serving the embeddable widget: one script, its CSS and language tables inside.
+"""Serving the embeddable widget: one script, its CSS and English inside.
 
-The files under ``widget/`` are assembled once per process: the stylesheet and
-the ``widget/i18n/*.json`` tables are put into the script (so a page view costs
-one request for all of it), the result is minified and gzip-compressed, and
+The files under ``widget/`` are assembled once per process: the stylesheet,
+the English table and the list of the other languages of ``widget/i18n/``
+are put into the script (so a page view costs one request for all of it;
+another language's table comes with the thread, see ``service/strings.py``),
+the result is minified and gzip-compressed, and
 its content hash becomes the strong ETag and the version of the long-lived
 URL ``/widget.js?v=HASH``.
 """
@@ -19,11 +21,13 @@ import rcssmin
 import rjsmin
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 
+from . import strings
 from .files import widget_dir
 
 WIDGET_DIR = widget_dir()
 CSS_SLOT = "'__CSS__'"
 I18N_SLOT = "/*I18N*/{en: {n: {}}}"
+LANGUAGES_SLOT = "'__LANGS__'"
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
 
@@ -43,11 +47,12 @@ def build(directory: Path = WIDGET_DIR) -> Bundle:
     """Assemble, minify and compress the widget from its source files."""
     script = (directory / "causerie.js").read_text("utf-8")
     css = rcssmin.cssmin((directory / "causerie.css").read_text("utf-8"))
-    tables = {path.stem: json.loads(path.read_text("utf-8")) for path in sorted((directory / "i18n").glob("*.json"))}
-    if CSS_SLOT not in script or I18N_SLOT not in script:
+    tables = strings.read_tables(directory)
+    if CSS_SLOT not in script or I18N_SLOT not in script or LANGUAGES_SLOT not in script:
         raise RuntimeError("widget/causerie.js lost its CSS or i18n slot")
-    script = script.replace(CSS_SLOT, json.dumps(css)).replace(
-        I18N_SLOT, json.dumps(tables, ensure_ascii=False, separators=(",", ":"))
+    others = " ".join(code for code in tables if code != strings.SOURCE)
+    script = script.replace(CSS_SLOT, json.dumps(css)).replace(LANGUAGES_SLOT, json.dumps(others)).replace(
+        I18N_SLOT, json.dumps({strings.SOURCE: tables[strings.SOURCE]}, ensure_ascii=False, separators=(",", ":"))
     )
     body = rjsmin.jsmin(script).encode("utf-8")
     # mtime=0: the same source gives the same bytes, so every process agrees on ETags.

@@ -63,6 +63,8 @@ TABLE: dict[str, Rule] = {
     # Atom feeds of approved comments.
     "feeds.site_atom": Rule(ANYONE, "approved comments are public"),
     "feeds.thread_atom": Rule(ANYONE, "approved comments are public"),
+    # The server-rendered thread, for includes and static builds.
+    "embed.thread": Rule(ANYONE, "approved comments are public; CORS limits which pages may read them"),
     # Service endpoints and assets.
     "health.healthz": Rule(ANYONE, "load balancers and monitors"),
     "widget.script": Rule(ANYONE, "the embeddable script"),

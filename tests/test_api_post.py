@@ -69,7 +69,8 @@ def test_email_is_stored_but_ip_only_as_a_hash(app, reader):
         assert comment.ip_hash and reader.ip not in comment.ip_hash
 
 
-@pytest.mark.parametrize("tag, kept", [("fr", "fr"), ("fr-CA", "fr"), ("EN_gb", "en"), ("de", None), (None, None)])
+@pytest.mark.parametrize("tag, kept", [("fr", "fr"), ("fr-CA", "fr"), ("EN_gb", "en"), ("de", "de"), ("pt-BR", "pt"),
+                                       ("ja", None), (None, None)])
 def test_the_widgets_language_is_kept_when_the_emails_are_written_in_it(app, reader, tag, kept):
     assert reader.post("hello", lang=tag).status_code == 201
     with app.app_context():

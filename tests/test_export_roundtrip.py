@@ -220,6 +220,23 @@ def test_restore_keeps_which_addresses_confirmed_reply_emails(app, site, client,
     assert restored == {"Said yes": (True, datetime(2025, 3, 4, 5, 6, 7)), "Never answered": (True, None)}
 
 
+def test_restore_keeps_who_follows_a_page_and_what_they_were_told(app, site, client, tmp_path):
+    reader = Reader(client, site)
+    follower = reader.post("Following", email="yes@mail.example", follow=True).get_json()["comment"]["id"]
+    reader.post("Not following", email="no@mail.example")
+    with app.app_context():
+        comment = db.session.get(Comment, follower)
+        comment.notify_confirmed_at = datetime(2025, 3, 4, 5, 6, 7)
+        comment.followed_until = datetime(2025, 3, 5)
+        db.session.commit()
+    path = export(app, site, tmp_path)
+    empty_database(app)
+    assert cli(app, "import", "json", path).exit_code == 0
+    restored = {c.text: (c.follow, c.notify_confirmed_at, c.followed_until) for c in comments(app).values()}
+    assert restored == {"Following": (True, datetime(2025, 3, 4, 5, 6, 7), datetime(2025, 3, 5)),
+                        "Not following": (False, None, None)}
+
+
 def test_a_backup_from_before_confirmation_keeps_its_subscriptions(app, site, tmp_path):
     document = {
         "format": "causerie-export", "version": 1, "site": {"key": "blog", "origins": [ORIGIN]},

@@ -1,5 +1,5 @@
 """The queue pages: views, filters, context shown with each comment, the audit log,
-site settings, and the two languages."""
+site settings, and the seven languages."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def test_settings_page_shows_the_current_values(app, admin):
 
 
 def test_settings_refuse_a_language_the_emails_are_not_written_in(app, admin):
-    response = admin.post("/moderate/sites/blog", settings_form(language="de"))
+    response = admin.post("/moderate/sites/blog", settings_form(language="ja"))
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(sa.select(Site.language).where(Site.key == "blog")) == "en"
@@ -255,8 +255,23 @@ def test_pages_are_in_french_for_a_french_browser(app, mod):
 
 def test_pages_are_in_english_for_other_languages(app, mod):
     add_comment(app, "blog")
-    page = text(mod.get("/moderate/", headers={"Accept-Language": "de-DE,de;q=0.9"}))
+    page = text(mod.get("/moderate/", headers={"Accept-Language": "ja-JP,ja;q=0.9"}))
     assert '<html lang="en">' in page and "Approve" in page
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("de-DE,de;q=0.9", ("Freigeben", "Erster Kommentar dieser Person")),
+    ("es-ES", ("Aprobar", "Primer comentario de esta persona")),
+    ("it", ("Approva", "Primo commento di questa persona")),
+    ("pt-BR", ("Aprovar", "Primeiro comentário desta pessoa")),
+    ("nl-BE", ("Goedkeuren", "Eerste reactie van deze persoon")),
+])
+def test_pages_speak_the_five_new_languages(app, mod, language, words):
+    add_comment(app, "blog", reasons=["first_time"])
+    page = text(mod.get("/moderate/", headers={"Accept-Language": language}))
+    assert f'<html lang="{language[:2]}">' in page
+    for word in words:
+        assert word in page
 
 
 def test_flash_messages_are_translated(app, mod):
@@ -271,16 +286,37 @@ def test_error_page_is_translated(app, mod):
     assert response.status_code == 404 and "Il n’y a rien ici." in text(response)
 
 
-def test_french_catalog_covers_every_message():
+@pytest.mark.parametrize("language", ["fr", "de", "es", "it", "pt", "nl"])
+def test_each_catalog_covers_every_message(language):
     from babel.messages.pofile import read_po
 
     from service.i18n import TRANSLATIONS
 
-    with open(TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po", "rb") as handle:
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
         catalog = read_po(handle)
     untranslated = [m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str) else all(m.string))]
     assert untranslated == []
     assert not any(m.fuzzy for m in catalog if m.id)
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "es", "it", "pt", "nl"])
+def test_each_translation_uses_only_the_placeholders_of_its_message(language):
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from service.i18n import TRANSLATIONS
+
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if not message.id:
+            continue
+        source = "".join(message.id) if isinstance(message.id, (list, tuple)) else message.id
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        assert len(strings) == catalog.num_plurals or isinstance(message.string, str), message.id
+        for string in strings:
+            assert set(re.findall(r"%\((\w+)\)", string)) <= set(re.findall(r"%\((\w+)\)", source)), message.id
 
 
 def test_stored_comments_are_unchanged_by_viewing(app, mod):

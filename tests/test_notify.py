@@ -106,6 +106,18 @@ def test_a_french_sites_held_comment_email_is_in_french(app, client, smtp, held_
     assert re.search(r"Approuver : http://\S+/moderate/link/", body)
 
 
+def test_a_spanish_sites_held_comment_email_is_in_spanish(app, client, smtp, held_site):
+    set_site(app, language="es", name="El blog")
+    Reader(client, "blog").post(text="Gracias por el artículo", author="Lou")
+    run(app)
+    message = smtp.mailbox.to("desk@example.org")[0]
+    assert message["Subject"] == "[El blog] Retenido: Lou en «https://blog.example/post»"
+    body = message.get_content()
+    assert "Un comentario en El blog espera tu decisión." in body
+    assert "Retenido porque: En este sitio se revisan todos los comentarios" in body
+    assert re.search(r"Aprobar: http://\S+/moderate/link/", body)
+
+
 def test_site_without_addresses_emails_its_moderators(app, client, smtp):
     add_site(app, "blog", mode="pre")
     add_moderator(app, "assigned@example.org", sites=["blog"])
@@ -358,6 +370,14 @@ def test_a_french_sites_reply_notification_is_in_french(app, client, smtp):
     body = message.get_content()
     assert body.startswith("Bob a répondu à votre commentaire sur « https://blog.example/post » :")
     assert "Ne plus recevoir ces e-mails : http" in body
+
+
+def test_a_german_readers_reply_notification_is_in_german(app, client, smtp):
+    message = reply_email(app, client, smtp, "Hier ist meine Antwort", language="en", parent_lang="de")
+    assert message["Subject"] == "Bob hat dir zu „https://blog.example/post“ geantwortet"
+    body = message.get_content()
+    assert body.startswith("Bob hat auf deinen Kommentar zu „https://blog.example/post“ geantwortet:")
+    assert "Diese E-Mails abbestellen: http" in body
 
 
 def test_a_reply_notification_is_in_the_language_the_reader_read_the_page_in(app, client, smtp):

@@ -28,7 +28,7 @@ def fuzz_app(tmp_path_factory):
 OPERATIONS = ["GET /api/threads", "GET /api/counts", "POST /api/comments", "GET /api/comments/{comment_id}",
               "PATCH /api/comments/{comment_id}", "DELETE /api/comments/{comment_id}",
               "POST /api/comments/{comment_id}/report", "GET /feeds/{key}.atom", "GET /feeds/{key}/thread.atom",
-              "GET /healthz"]
+              "GET /embed/thread", "GET /healthz"]
 
 
 def test_served_document_is_the_one_in_the_project(fuzz_app):

@@ -4,11 +4,12 @@
 const D = document, S = D.currentScript;
 if (!S || !S.src) return;
 const o = S.dataset, SITE = o.site, API = new URL(S.src).origin + '/api', MAX = 3, now = Date.now;
-// Tables from widget/i18n/*.json, put here by the service; adding a language = one small file.
+// English from widget/i18n/en.json and the other languages' names, put here by the service;
+// another language's table comes with the thread (or the counts). Adding a language = one small file.
 const T = /*I18N*/{en: {n: {}}};
-let lang = (o.lang || D.documentElement.lang || 'en').toLowerCase().split('-')[0];
-if (!T[lang]) lang = 'en';
-const t = T[lang], I = Intl, fmt = (s, a) => s.replace('{0}', a);
+let lang = (o.lang || D.documentElement.lang || 'en').toLowerCase().split('-')[0], t = T.en;
+if (!('__LANGS__' + ' en').split(' ').includes(lang)) lang = 'en';
+const I = Intl, fmt = (s, a) => s.replace('{0}', a);
 const plural = new I.PluralRules(lang), nf = new I.NumberFormat(lang);
 const count = n => fmt(t.n[plural.select(n)] || t.n.other, nf.format(n));
 const unit = (n, u) => new I.NumberFormat(lang, {style: 'unit', unit: u, unitDisplay: 'long'}).format(Math.max(1, Math.ceil(n)));
@@ -73,10 +74,11 @@ const abs = u => new URL(u, location.href).href, here = location.href.split('#')
 // Listing pages: every [data-causerie-count] is filled from one request.
 const cEls = [...D.querySelectorAll('[data-causerie-count]')], cUrl = e => abs(e.dataset.causerieCount);
 if (cEls.length) {
- const q = new URLSearchParams({site: SITE});
+ const q = new URLSearchParams({site: SITE, lang});
  [...new Set(cEls.map(cUrl))].slice(0, 100).forEach(u => q.append('url', u));
  api('/counts?' + q).then(([j]) => cEls.forEach(e => {
   const n = j.counts[cUrl(e)];
+  if (j.n) t.n = j.n;
   if (n != null) e.textContent = count(n);
  }), () => {});
 }
@@ -89,6 +91,9 @@ if (!host) {
 }
 if (host.shadowRoot) return;
 if (o.theme) host.dataset.theme = o.theme;
+// A server-rendered thread (/embed/thread) is taken over at once, from what it holds.
+const F = host.querySelector('[data-t]'), pre = F && JSON.parse(F.dataset.t);
+if (pre && pre.lang == lang && F.dataset.i18n) t = JSON.parse(F.dataset.i18n);
 // A constructed stylesheet needs no 'unsafe-inline' in the host page's CSP.
 const root = host.attachShadow({mode: 'open'}), CSS = '__CSS__';
 try {
@@ -98,14 +103,20 @@ try {
 } catch (e) { root.append(h('style', {}, CSS)); }
 
 const URL_ = o.url ? abs(o.url) : here, TH = o.thread || URL_, TITLE = (o.title || D.title).slice(0, 300) || undefined;
-let ticket, total = 0, uid = 0, mail;
-const els = {}, head = h('h2', {id: 'ch', tabindex: -1}), live = h('p', {class: 'st', role: 'status'}),
- list = h('ol'), empty = h('p', {class: 'mu'}, t.empty),
- sec = h('section', {class: 'c', 'aria-labelledby': 'ch', lang}, head, list, empty, live);
+let ticket, total = 0, uid = 0, mail, els = {}, started, newest = (store.o || o.sort) == 'newest';
+const head = h('h2', {id: 'ch', tabindex: -1}), live = h('p', {class: 'st', role: 'status'}),
+ list = h('ol'), empty = h('p', {class: 'mu', hidden: true}), order = h('button', {type: 'button', 'data-a': 'sort', class: 'lnk'}),
+ sec = h('section', {class: 'c', 'aria-labelledby': 'ch', lang}, h('div', {class: 'hd'}, head, order), list, empty, live);
 root.append(sec);
 const recount = d => {
  head.textContent = count(total += d || 0);
  empty.hidden = list.childElementCount > 0;
+};
+// Top-level comments in the reader's order (pinned ones first); replies stay in theirs.
+const sort = () => {
+ order.setAttribute('aria-pressed', newest);
+ list.append(...[...list.children].map(li => els[li.firstChild.dataset.id]).sort((x, y) =>
+  y.c.pinned - x.c.pinned || ((x.c.created_at + x.c.id > y.c.created_at + y.c.id) != newest ? 1 : -1)).map(e => e.li));
 };
 const say = (el, m, bad) => { el.textContent = m; el.classList.toggle('bad', !!bad); };
 const btn = (a, label, cls, x) => h('button', {type: 'button', 'data-a': a, class: cls, 'aria-expanded': x}, label);
@@ -124,7 +135,8 @@ const node = (c, depth, to, pending) => {
    h('a', {class: 'mu', href: here + '#comment-' + c.id}, h('time', {datetime: c.created_at, title: dtf.format(d)}, ago(d))),
    c.edited_at && h('span', {class: 'mu', title: dtf.format(new Date(c.edited_at))}, '(' + t.edited + ')')),
    e.tx = h('div', {class: 'tx'}));
-  e.tx.innerHTML = c.html; // sanitized by the service: the one place HTML is trusted
+  // Sanitized by the service: the one place HTML is trusted (a taken-over fragment's is copied as nodes).
+  c.x ? e.tx.append(...c.x.cloneNode(1).childNodes) : e.tx.innerHTML = c.html;
   art.append(pending ? h('p', {class: 'pm'}, t.pending) : '', h('div', {class: 'ac'},
    !pending && btn('reply', t.reply, 'rp', 'false'),
    ok && btn('edit', t.edit), ok && btn('del', t.del), ok && h('span', {class: 'mu', 'data-u': m.u}),
@@ -136,7 +148,7 @@ const node = (c, depth, to, pending) => {
 // Deep replies stay at depth MAX, marked with the name they answer.
 const place = (c, pending) => {
  const p = els[c.parent_id], depth = p ? p.depth + 1 : 0, e = node(c, depth, depth > MAX ? p.c.author || t.anon : null, pending);
- !p ? list.append(e.li) : p.depth < MAX ? p.kids.append(e.li) : p.li.after(e.li);
+ !p ? (list.append(e.li), sort()) : p.depth < MAX ? p.kids.append(e.li) : p.li.after(e.li);
  return e;
 };
 
@@ -181,16 +193,17 @@ const fail = (x, f, st) => {
  else if (j.code == 'banned') m = t.banned;
  else if (/edit_window|not_editable/.test(j.code)) m = t.closed;
  else for (const k in fields) {
-  const v = fields[k], el = f && f.elements[k == 'notify' ? 'email' : k];
+  const v = fields[k], el = f && f.elements[/notify|follow/.test(k) ? 'email' : k];
   if (!el || !el.id) { m = v; continue; }
   el.setAttribute('aria-invalid', 'true');
-  root.getElementById(el.id + 'e').textContent = /required/i.test(v) ? t.req : k == 'notify' ? t.needmail : /email|website/.test(k) ? t.bad : v;
+  root.getElementById(el.id + 'e').textContent = /required/i.test(v) ? t.req : el != f.elements[k] ? t.needmail : /email|website/.test(k) ? t.bad : v;
   first = first || el;
  }
  say(st, first ? t.fix : m, 1);
  first && first.focus();
 };
 
+const ck = (name, label) => h('p', {class: 'ck'}, h('input', {type: 'checkbox', name, id: 'n' + ++uid}), h('label', {for: 'n' + uid}, label));
 const field = (name, label, a, tag) => {
  const id = 'f' + ++uid, hint = a.hint;
  return h('p', {class: 'fl'}, h('label', {for: id}, label),
@@ -207,8 +220,8 @@ const form = parent => {
    field('email', t.email, {type: 'email', autocomplete: 'email', maxlength: 254, value: me.e}),
    field('website', t.web, {type: 'url', autocomplete: 'url', maxlength: 500, value: me.w})),
   field('text', t.text, {rows: 4, required: true, hint: t.hint}, 'textarea'),
-  // Reply emails are offered only by a service that sends email.
-  mail && h('p', {class: 'ck'}, h('input', {type: 'checkbox', name: 'notify', id: 'n' + ++uid}), h('label', {for: 'n' + uid}, t.notify)),
+  // Reply emails (and the page's new comments) are offered only by a service that sends email.
+  mail && ck('notify', t.notify), mail && ck('follow', t.follow),
   h('div', {class: 'hp', 'aria-hidden': 'true'}, h('label', {}, t.hp, h('input', {name: 'hp', tabindex: -1, autocomplete: 'off'}))),
   h('p', {class: 'bt'}, sb, parent && btn('cancel', t.cancel, 'lnk')), st);
  const dk = TH + ' ' + (parent ? parent.c.id : ''), ta = f.elements.text;
@@ -225,10 +238,10 @@ const form = parent => {
   f.querySelectorAll('[aria-invalid]').forEach(el => { el.removeAttribute('aria-invalid'); root.getElementById(el.id + 'e').textContent = ''; });
   say(st, '');
   const body = {site: SITE, url: URL_, thread: o.thread, title: TITLE, parent_id: parent && parent.c.id,
-   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, ticket, hp: E.hp.value, lang, commenter: store.c};
+   author: v('author'), email: v('email'), website: v('website'), text: E.text.value, notify: (E.notify || {}).checked, follow: (E.follow || {}).checked, ticket, hp: E.hp.value, lang, commenter: store.c};
   if (!body.author) miss.author = t.req;
   if (!v('text')) miss.text = t.req;
-  if (body.notify && !body.email) miss.email = t.needmail;
+  if ((body.notify || body.follow) && !body.email) miss.notify = t.needmail;
   if (Object.keys(miss).length) return fail({r: 1, j: {fields: miss}}, f, st);
   sb.disabled = true;
   sb.textContent = t.sending;
@@ -285,6 +298,11 @@ sec.addEventListener('click', async ev => {
  if (!b) return;
  const a = b.dataset.a, art = b.closest('article'), e = art && els[art.dataset.id], m = e && mine[e.c.id];
  let f = art && art.querySelector('form');
+ if (a == 'sort') {
+  store.o = (newest = !newest) ? 'newest' : 'oldest';
+  save('o');
+  return sort();
+ }
  if (a == 'cancel') {
   if (e && e.tx.hidden) { e.tx.hidden = false; art.querySelector('[data-a=edit]').focus(); }
   return close(b.closest('form'));
@@ -344,24 +362,39 @@ const jump = () => {
 };
 addEventListener('hashchange', jump);
 
+// The thread (from the fragment, then from the service): drawn anew, the form added once.
+const start = (th, comments) => {
+ performance.mark('causerie-render');
+ list.replaceChildren();
+ els = {};
+ draw(comments);
+ total = th.count;
+ mail = th.notify;
+ if (!started) {
+  started = empty.textContent = t.empty;
+  order.textContent = t.newest;
+  sec.append(form());
+ }
+ th.locked && lock();
+ sort();
+ recount();
+ performance.measure('causerie-render', 'causerie-render');
+};
+pre && start(pre, [...F.querySelectorAll('[data-c]')].map(a => ({...JSON.parse(a.dataset.c), x: a.querySelector('.causerie-text')})));
+
 (async () => {
- const q = new URLSearchParams({site: SITE, url: URL_});
+ const q = new URLSearchParams({site: SITE, url: URL_, lang});
  if (o.thread) q.set('thread', o.thread);
- let j;
+ let j, r;
  try {
-  const [b, r] = await api('/threads?' + q);
-  j = b;
+  [j, r] = await api('/threads?' + q);
   ticket = r.headers.get('Causerie-Ticket') || undefined;
  } catch (x) {
   return say(live, x.r ? t.err : t.net, 1);
  }
- performance.mark('causerie-render');
- draw(j.comments);
- total = j.thread.count;
- mail = j.thread.notify;
- recount();
- j.thread.locked ? lock() : sec.append(form());
- performance.measure('causerie-render', 'causerie-render');
+ if (j.i18n && !started) t = j.i18n;
+ // A fragment of this very version is on screen already.
+ pre && r.headers.get('ETag') == pre.v || start(j.thread, j.comments);
  // A reader's own held comments are known only to their browser: ask about those alone.
  for (const id in els) if (mine[id] && mine[id].p) mine[id].p = false, save('mine', id);
  await Promise.all(Object.keys(mine).filter(id => mine[id].p && mine[id].th == TH).map(async id => {

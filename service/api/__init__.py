@@ -17,7 +17,7 @@ def allow_origins(origins: list[str]) -> None:
 
 
 @bp.after_request
-def _cors(response):
+def cors_headers(response):
     """CORS headers go only to an origin the site (or, before the site is
     known, some site) allows; every other origin gets none."""
     # Added rather than merged: nothing else in the API sets these headers,

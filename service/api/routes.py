@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 
-from .. import comments, read_limits, threads, tickets, validation
+from .. import comments, read_limits, strings, threads, tickets, validation
 from ..extensions import client_address, limiter, rate_limited
 from . import allow_origins, bp
 
@@ -38,14 +38,17 @@ def _comment_answer(comment, **extra):
 @bp.get("/threads")
 @read_limits.limited
 def read_thread():
-    """The approved comments of one page, with an ETag."""
+    """The approved comments of one page, with an ETag (and the widget's
+    words when the page is in a language the widget does not carry)."""
     args = request.args
     ref = threads.lookup(args.get("site"), args.get("url"), args.get("thread"))
     allow_origins(ref.origins)
-    headers = {"ETag": f'"{ref.etag}"', "Cache-Control": "no-cache", "Causerie-Ticket": tickets.issue(ref.site_key)}
-    if request.if_none_match.contains(ref.etag):
+    lang = strings.language(args.get("lang"))
+    etag = ref.etag + strings.tag(lang)
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache", "Causerie-Ticket": tickets.issue(ref.site_key)}
+    if request.if_none_match.contains(etag):
         return Response(status=304, headers=headers)
-    return Response(threads.thread_body(ref), mimetype="application/json", headers=headers)
+    return Response(strings.with_table(threads.thread_body(ref), lang), mimetype="application/json", headers=headers)
 
 
 @bp.get("/counts")
@@ -55,7 +58,8 @@ def read_counts():
     args = request.args
     origins, counts = threads.counts(args.get("site"), args.getlist("url"))
     allow_origins(origins)
-    return jsonify({"counts": counts})
+    forms = strings.plural_forms(strings.language(args.get("lang")))
+    return jsonify({"counts": counts, "n": forms} if forms else {"counts": counts})
 
 
 @bp.post("/comments")

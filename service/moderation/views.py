@@ -534,7 +534,7 @@ def confirm_replies(token: str):
     """
     link = links.read(token, "confirm")
     comment = db.session.get(Comment, link.comment_id)
-    if comment is None or not comment.notify:
+    if comment is None or not (comment.notify or comment.follow):
         raise links.LinkError(410, "withdrawn", "confirm")
     if not _acting():
         return render_template("moderation/confirm_replies.html", comment=comment, done=False)

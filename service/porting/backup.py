@@ -7,7 +7,8 @@ One document per site::
      "threads": [{"url", "key", "title", "locked", "created_at"}, ...],
      "comments": [{"id", "thread", "parent", "author", "email", "website", "text", "html",
                    "status", "reasons", "created_at", "edited_at", "edited_by_staff",
-                   "moderated_at", "ip_hash", "staff", "pinned", "notify", "notify_confirmed_at", "language"}, ...],
+                   "moderated_at", "ip_hash", "staff", "pinned", "notify", "notify_confirmed_at", "language",
+                   "follow", "followed_until"}, ...],
      "bans": [{"email_hash", "ip_hash", "reason", "created_at", "expires_at"}, ...]}
 
 Nothing in it depends on database ids: a thread is named by its URL, a
@@ -87,6 +88,7 @@ def write(site_key: str, out: IO[str]) -> int:
             "ip_hash": comment.ip_hash, "staff": comment.staff, "pinned": comment.pinned,
             "notify": comment.notify, "notify_confirmed_at": _dt(comment.notify_confirmed_at),
             "language": comment.language,
+            "follow": comment.follow, "followed_until": _dt(comment.followed_until),
         }
         out.write(("," if written else "") + "\n" + _json(record))
         written += 1
@@ -116,7 +118,7 @@ def _comments_in_order(site_id: int) -> Iterator:
                   Comment.website, Comment.text, Comment.html, Comment.status, Comment.reasons,
                   Comment.created_at, Comment.edited_at, Comment.edited_by_staff, Comment.moderated_at,
                   Comment.ip_hash, Comment.staff, Comment.pinned, Comment.notify, Comment.notify_confirmed_at,
-                  Comment.language,
+                  Comment.language, Comment.follow, Comment.followed_until,
                   parent.id.label("parent_id"), parent.import_ref.label("parent_import_ref"))
         .outerjoin(parent, parent.id == Comment.parent_id)
         .where(Comment.site_id == site_id)
@@ -311,6 +313,8 @@ class _Checker:
             notify_confirmed_at=self.date(record, "notify_confirmed_at", where),
             notify_pending="notify_confirmed_at" in record and record["notify_confirmed_at"] is None,
             language=self.language(record, "language", where),
+            follow=self.boolean(record, "follow", where),
+            followed_until=self.date(record, "followed_until", where),
         )
 
     def ban(self, value, where: str) -> dict:

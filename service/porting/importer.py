@@ -473,8 +473,10 @@ def _comment_rows(plan: _Plan, site: Site, thread_ids: dict[str, int], now: date
             "moderator_id": None,
             "pinned": comment.pinned,
             "notify": comment.notify and comment.email is not None,
-            "notify_confirmed_at": (None if not comment.notify or comment.email is None or comment.notify_pending
-                                    else comment.notify_confirmed_at or created_at),
+            "notify_confirmed_at": (None if not (comment.notify or comment.follow) or comment.email is None
+                                    or comment.notify_pending else comment.notify_confirmed_at or created_at),
+            "follow": comment.follow and comment.email is not None,
+            "followed_until": comment.followed_until,
             "language": comment.language,
             "edit_token_hash": None,
             "import_ref": comment.ref,

@@ -81,6 +81,10 @@ class SourceComment:
     # address was asked and has not answered yet (Causerie's own backups).
     notify_confirmed_at: datetime | None = None
     notify_pending: bool = False
+    # Whether the author follows the page's new comments (confirmed like
+    # notify), and up to when they were told (Causerie's own backups).
+    follow: bool = False
+    followed_until: datetime | None = None
     edited_by_staff: bool = False
     language: str | None = None  # the author's, for the emails they get
 

@@ -334,7 +334,7 @@ def test_asking_for_reply_emails_tells_the_reader_to_confirm_by_email(live_serve
     post(form, "Tell me when someone answers", name="Curious",
          **{"Email (optional, never shown)": "curious@example.org"})
     expect(w.get_by_role("status").first).to_have_text(
-        "Your comment is published. To get emails about replies, follow the link sent to your address.")
+        "Your comment is published. To get the emails you asked for, follow the link sent to your address.")
 
 
 def test_a_service_that_sends_no_email_offers_no_reply_emails(live_server, host_page, page):
@@ -344,6 +344,28 @@ def test_a_service_that_sends_no_email_offers_no_reply_emails(live_server, host_
     post(w.locator("form.f"), "No emails here", name="Quiet")
     expect(w.locator("article")).to_have_count(1)
     assert page.errors == []
+
+
+def test_following_the_page_sends_follow_and_asks_for_confirmation(live_server, host_page, page, monkeypatch):
+    monkeypatch.setitem(live_server.app.config, "CAUSERIE_SMTP_URL", "smtp://127.0.0.1:9")
+    w, _ = open_thread(live_server, host_page, page)
+    form = w.locator("form.f")
+    form.get_by_label("Email me new comments on this page").check()
+    with page.expect_request("**/api/comments") as request:
+        post(form, "Keep me posted", name="Watcher", **{"Email (optional, never shown)": "watcher@example.org"})
+    assert request.value.post_data_json["follow"] is True
+    assert request.value.post_data_json["notify"] is False
+    expect(w.get_by_role("status").first).to_contain_text("follow the link sent to your address")
+
+
+def test_following_without_an_email_asks_for_one_on_the_email_field(live_server, host_page, page, monkeypatch):
+    monkeypatch.setitem(live_server.app.config, "CAUSERIE_SMTP_URL", "smtp://127.0.0.1:9")
+    w, _ = open_thread(live_server, host_page, page)
+    form = w.locator("form.f")
+    form.get_by_label("Email me new comments on this page").check()
+    post(form, "Keep me posted", name="Watcher")
+    expect(form.get_by_label("Email (optional, never shown)")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".er").nth(1)).to_have_text("An email is needed for that.")
 
 
 def test_the_widget_sends_back_the_commenter_key_its_first_comment_got(live_server, host_page, page):
