@@ -158,7 +158,8 @@ def _replay(app, rows: list[Row], mode: str) -> Result:
             "site": SITE_KEY, "url": _page_url(row), "thread": None, "title": row.title[:300] or None,
             "parent_id": None, "author": (row.author or f"Reader {number}")[:MAX_AUTHOR],
             "email": f"reader{number}@example.org", "website": _website(row.website),
-            "text": row.text[:MAX_TEXT], "notify": False, "language": None, "ticket": tickets.issue(SITE_KEY),
+            "text": row.text[:MAX_TEXT], "notify": False, "follow": False, "language": None,
+            "ticket": tickets.issue(SITE_KEY),
             "hp": "", "commenter": None,  # each reader a browser of their own
         }
         address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
