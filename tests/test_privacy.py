@@ -13,6 +13,7 @@ from service.extensions import db
 from service.models import Ban, Comment, ModerationEvent, Report, Site, utcnow
 
 from .conftest import ORIGIN, Reader, add_site
+from .cli_support import assert_refused
 from .porting_support import cli, comments
 
 EMAIL = "Camille@Mail.Example"
@@ -69,19 +70,19 @@ def test_gdpr_export_includes_ip_hash_reports_moderation_and_bans(app, people):
 
 def test_gdpr_export_for_an_unknown_site_is_an_error(app, people):
     result = cli(app, "gdpr", "export", EMAIL, "--site", "nope")
-    assert result.exit_code == 1
+    assert_refused(result, "There is no site with the key 'nope'.")
 
 
 def test_erase_requires_choosing_keep_text_or_delete(app, people):
     result = cli(app, "gdpr", "erase", EMAIL, "--yes")
-    assert result.exit_code == 2
-    assert "--keep-text or --delete" in result.stderr
+    assert_refused(result, "--keep-text or --delete", exit_code=2)
     assert len(by_author(app, "Camille")) == 2
 
 
 def test_erase_asks_for_confirmation(app, people):
     result = cli(app, "gdpr", "erase", EMAIL, "--delete", input="n\n")
-    assert result.exit_code == 1
+    assert "Delete 2 comments of Camille@Mail.Example? This cannot be undone" in result.stdout
+    assert_refused(result, "Aborted!")
     assert len(by_author(app, "Camille")) == 2
 
 
