@@ -27,12 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dataset  # noqa: E402
-import loadgen  # noqa: E402
-import report  # noqa: E402
-import services  # noqa: E402
-from loadgen import Scenario  # noqa: E402
-from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet  # noqa: E402
+import dataset
+import loadgen
+import report
+import services
+from loadgen import Scenario
+from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet
 
 POST_PATH = "/posts/benchmark-posting/"
 PROPAGATION_PATH = "/posts/benchmark-propagation/"
@@ -372,7 +372,7 @@ def main(argv=None) -> int:
         os.nice(args.nice)  # inherited by every server, seeder and load generator started from here
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     print(f"causerie bench on {platform.node()}: {args.workers} workers, {args.duration:g}s per run, "
-          f"{args.connections} connections, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+          f"{args.connections} connections, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
           flush=True)
     return Bench(args).main()
 

@@ -13,12 +13,12 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import auth, urls
-from .extensions import db, init_migrations
-from .i18n import LANGUAGES
 from .demo import seed_demo
 from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
+from .extensions import db, init_migrations
+from .i18n import LANGUAGES
 from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command

@@ -16,9 +16,9 @@ from flask import current_app
 
 from . import audit, hashing, notify, rules, sanitize, spam, subscriptions, threads, tickets
 from .errors import APIError, ValidationError
-from .validation import MAX_ID
 from .extensions import db
 from .models import Comment, Report, Site, Thread, utcnow
+from .validation import MAX_ID
 
 # What a reader is told about their own comment: spam and refusals look the
 # same as a rejection, so a spammer learns nothing about which rule fired.

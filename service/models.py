@@ -7,7 +7,7 @@ compares against.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -24,7 +24,7 @@ DIGESTS = ("instant", "hourly", "daily", "off")
 
 def utcnow() -> datetime:
     """Naive UTC now: the same on SQLite and PostgreSQL columns."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 moderator_sites = db.Table(

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing
-from .spam import filter as spam_filter
 from .extensions import db
 from .models import Ban, Comment, ModerationEvent, Moderator, Report, Site, Thread, utcnow
+from .spam import filter as spam_filter
 
 ERASE_MODES = ("keep-text", "delete")
 

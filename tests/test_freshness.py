@@ -197,9 +197,8 @@ def test_a_thread_version_never_goes_back_to_an_older_answer():
 # ------------------------------------------------------------ PostgreSQL's listener
 
 def _terminate(app, pid):
-    with app.app_context():
-        with db.engine.connect() as admin:
-            assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with app.app_context(), db.engine.connect() as admin:
+        assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 @needs_postgres
@@ -236,9 +235,8 @@ def test_with_its_listener_killed_a_process_asks_the_database_then_listens_again
 @on_postgres
 def test_a_database_without_the_change_triggers_is_asked_on_every_read(app, reader, lookups, monkeypatch):
     monkeypatch.setattr(freshness, "RECONNECT", 0.05)
-    with app.app_context():
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TRIGGER causerie_thread_changed ON thread")
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER causerie_thread_changed ON thread")
     try:
         reader.post("Bonjour")
         source = _source(app)
@@ -249,9 +247,8 @@ def test_a_database_without_the_change_triggers_is_asked_on_every_read(app, read
         reader.read()
         assert len(lookups) == 2
     finally:
-        with app.app_context():
-            with db.engine.begin() as connection:
-                connection.exec_driver_sql(freshness.TRIGGERS[2])
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(freshness.TRIGGERS[2])
 
 
 @needs_postgres

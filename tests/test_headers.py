@@ -49,7 +49,7 @@ def world(app):
             unsubscribe = links.unsubscribe_link(comment.id)
         pages = [
             f"/moderate/comments/{comment.id}",
-            f"/moderate/sites/blog",
+            "/moderate/sites/blog",
             link[link.index("/moderate/"):],
             unsubscribe[unsubscribe.index("/moderate/"):],
         ]

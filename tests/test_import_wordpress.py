@@ -148,7 +148,7 @@ def test_truncated_wordpress_file_is_refused_and_writes_nothing(app, site, tmp_p
 
 def test_wordpress_file_with_broken_utf8_is_refused_and_writes_nothing(app, site, tmp_path):
     broken = tmp_path / "broken.xml"
-    broken.write_bytes(SAMPLE.read_bytes().replace("Awaiting moderation".encode(), b"Awaiting \xc3\x28 moderation"))
+    broken.write_bytes(SAMPLE.read_bytes().replace(b"Awaiting moderation", b"Awaiting \xc3\x28 moderation"))
     result = cli(app, "import", "wordpress", broken, "--site", site)
     assert_refused(result, "not encoded in UTF-8")
     assert counts(app) == (0, 0)

@@ -12,8 +12,8 @@ from service import hashing
 from service.extensions import db
 from service.models import Ban, Comment, ModerationEvent, Report, Site, utcnow
 
-from .conftest import ORIGIN, Reader, add_site
 from .cli_support import assert_refused
+from .conftest import ORIGIN, Reader, add_site
 from .porting_support import cli, comments
 
 EMAIL = "Camille@Mail.Example"

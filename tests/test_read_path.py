@@ -95,9 +95,8 @@ def test_a_read_outlives_the_database_dropping_its_connections(app, reader):
     cursor.execute("SELECT pg_backend_pid()")
     (pid,) = cursor.fetchone()
     cursor.close()
-    with app.app_context():
-        with db.engine.connect() as admin:
-            assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with app.app_context(), db.engine.connect() as admin:
+        assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     response = reader.read()
     assert response.status_code == 200
     assert [c["html"] for c in response.get_json()["comments"]] == ["<p>Bonjour</p>"]

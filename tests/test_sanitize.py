@@ -147,7 +147,7 @@ def test_linkify_work_grows_linearly_with_hostile_text(monkeypatch, shape):
     counter = _ScanCounter(monkeypatch)
     make = HOSTILE_LINK_TEXTS[shape]
     small, large = counter.work(make(1_250)), counter.work(make(10_000))
-    assert 0 < small and large <= 9 * small  # eight times the text, at most eight times the work
+    assert small > 0 and large <= 9 * small  # eight times the text, at most eight times the work
 
 
 def test_link_before_a_run_of_parentheses_is_linked_and_the_rest_kept_as_text():

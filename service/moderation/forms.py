@@ -6,14 +6,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from .. import netguard, urls
-from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..actions import MAX_STAFF_TEXT
+from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import DIGESTS, MODES
 

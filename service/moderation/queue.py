@@ -9,8 +9,8 @@ from flask import abort
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
-from . import MAX_ID
 from ..models import Comment, ModerationEvent, Moderator, Report, Site, Thread
+from . import MAX_ID
 
 VIEWS = ("pending", "reported", "spam", "approved", "rejected", "all")
 SORTS = ("newest", "oldest", "score")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import (Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for)
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from .. import actions, auth, links, login_limits, notify, security, stats, subscriptions
@@ -23,8 +23,8 @@ from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
 from . import bp, queue
-from .labels import status_label
 from .forms import BanForm, CsrfForm, LoginForm, PasswordForm, SettingsForm, TextForm
+from .labels import status_label
 
 MAX_BULK = 200
 

@@ -36,8 +36,21 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import STATUSES, Ban, Comment, Site, Thread
-from .source import (MARKDOWN, MAX_AUTHOR, MAX_KEY, MAX_TITLE, ImportFileError, Source, SourceComment,
-                     SourceThread, clean_email, clean_line, clean_text, clean_website, parse_iso)
+from .source import (
+    MARKDOWN,
+    MAX_AUTHOR,
+    MAX_KEY,
+    MAX_TITLE,
+    ImportFileError,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_text,
+    clean_website,
+    parse_iso,
+)
 
 FORMAT = "causerie-export"
 VERSION = 1

@@ -18,8 +18,21 @@ from typing import IO
 from xml.etree.ElementTree import Element
 
 from . import xmlfile
-from .source import (HTML, MAX_AUTHOR, MAX_TITLE, CountingReader, ImportFileError, Progress, Source, SourceComment,
-                     SourceThread, clean_email, clean_line, clean_website, parse_iso)
+from .source import (
+    HTML,
+    MAX_AUTHOR,
+    MAX_TITLE,
+    CountingReader,
+    ImportFileError,
+    Progress,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_website,
+    parse_iso,
+)
 from .xmlfile import flag, local, text_of
 
 DSQ = "{http://disqus.com/disqus-internals}id"

@@ -32,10 +32,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import hashing, urls
-from ..spam import filter as spam_filter, model as spam_model
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import DIGESTS, MODES, STATUSES, Ban, Comment, ModerationEvent, Site, Thread, utcnow
+from ..spam import filter as spam_filter
+from ..spam import model as spam_model
 from . import text as bodies
 from .source import MAX_KEY, MAX_REF, ImportFileError, Source, SourceComment
 

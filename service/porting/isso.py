@@ -19,8 +19,21 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
-from .source import (MARKDOWN, MAX_AUTHOR, MAX_TITLE, ImportFileError, Progress, Source, SourceComment,
-                     SourceThread, clean_email, clean_line, clean_text, clean_website, from_timestamp)
+from .source import (
+    MARKDOWN,
+    MAX_AUTHOR,
+    MAX_TITLE,
+    ImportFileError,
+    Progress,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_text,
+    clean_website,
+    from_timestamp,
+)
 
 REF_PREFIX = "isso:"
 MODES = {1: "approved", 2: "pending", 4: "deleted"}

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import IO, Callable
+from typing import IO
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -196,7 +197,7 @@ def clean_website(value: str | None) -> str | None:
 def naive_utc(value: datetime) -> datetime:
     """Aware datetimes to naive UTC, the way every column stores them."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
@@ -214,6 +215,6 @@ def parse_iso(value: str | None) -> datetime | None:
 def from_timestamp(value) -> datetime | None:
     """Seconds since the epoch (Isso stores floats), or None."""
     try:
-        return datetime.fromtimestamp(float(value), timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError, OSError):
         return None

@@ -22,8 +22,20 @@ from typing import IO
 from xml.etree.ElementTree import Element
 
 from . import xmlfile
-from .source import (MAX_AUTHOR, MAX_TITLE, WP_HTML, CountingReader, ImportFileError, Progress, Source,
-                     SourceComment, SourceThread, clean_email, clean_line, clean_website)
+from .source import (
+    MAX_AUTHOR,
+    MAX_TITLE,
+    WP_HTML,
+    CountingReader,
+    ImportFileError,
+    Progress,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_website,
+)
 from .xmlfile import local, namespace, text_of
 
 WP_NAMESPACE_PREFIX = "http://wordpress.org/export/"

@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..models import MODES, Site
-from . import evaluate, filter as spam_filter
+from . import evaluate
+from . import filter as spam_filter
 
 
 @click.group("spam")
