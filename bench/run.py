@@ -56,7 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip-isso", action="store_true",
                         help="no Isso (a smoke run of Causerie's own rows; Isso's columns show -)")
     parser.add_argument("--skip-render", action="store_true", help="no Chromium render timing")
-    parser.add_argument("--python-loadgen", action="store_true", help="use the Python load generator even if wrk exists")
+    parser.add_argument("--python-loadgen", action="store_true",
+                        help="use the Python load generator even if wrk exists")
     parser.add_argument("--patience", type=float, default=20,
                         help="seconds to wait for other processes to go quiet before each run (default 20)")
     parser.add_argument("--nice", type=int, default=0,

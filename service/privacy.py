@@ -161,7 +161,8 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
     if lift_bans:
         for ban in bans:
             db.session.delete(ban)
-    moderator = db.session.scalar(sa.select(Moderator.id).where(sa.func.lower(Moderator.email) == email.strip().lower()))
+    moderator = db.session.scalar(
+        sa.select(Moderator.id).where(sa.func.lower(Moderator.email) == email.strip().lower()))
     db.session.commit()
     return Erasure(len(comments), deleted, len(bans) if lift_bans else 0, 0 if lift_bans else len(bans),
                    moderator is not None)

@@ -211,7 +211,7 @@ class _Compiled:
 
     def _process(self, rows: list) -> list[tuple]:
         rows = [list(row) for row in rows]
-        for (index, process), converted in zip(self.processors, self.converted):
+        for (index, process), converted in zip(self.processors, self.converted, strict=True):
             # The same few values come back read after read (a site's
             # origins, beside each of its threads): convert each once.
             if len(converted) > MAX_CONVERTED:

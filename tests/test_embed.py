@@ -137,7 +137,7 @@ def test_a_reply_chain_thousands_deep_renders(app, reader, client):
     first = reader.post("root").get_json()["comment"]["id"]
     with app.app_context():
         parent = db.session.get(Comment, first)
-        for n in range(3000):
+        for _ in range(3000):
             comment = Comment(site_id=parent.site_id, thread_id=parent.thread_id, parent_id=parent.id, text="x",
                               html="<p>x</p>", author="Deep", status="approved")
             db.session.add(comment)

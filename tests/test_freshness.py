@@ -55,7 +55,7 @@ def _listening(app):
     heard of every change committed so far; SQLite always may."""
     source = _source(app)
     assert wait_for(lambda: source.generation() is not None), "the listener never started listening"
-    if isinstance(source, freshness._Notified):
+    if isinstance(source, freshness._Notified):  # noqa: SLF001 - only the listener has notifications to wait for
         # A round trip that started after those commits: their
         # notifications have been applied (the listener's own promise).
         now = time.monotonic()
@@ -103,7 +103,7 @@ def test_counts_of_unchanged_threads_ask_the_database_once(app, reader, lookups)
 def test_a_comment_posted_in_this_process_is_read_back_without_waiting_for_a_notification(
         app, reader, monkeypatch):
     # Notifications are not applied: only the process's own knowledge of its writes can help.
-    monkeypatch.setattr(freshness._Notified, "notified", lambda self, payload: None)
+    monkeypatch.setattr(freshness._Notified, "notified", lambda self, payload: None)  # noqa: SLF001
     _listening(app)
     assert reader.read().get_json()["comments"] == []
     for number in range(3):

@@ -221,7 +221,8 @@ def test_isso_file_with_a_computed_column_is_refused(app, site, tmp_path):
 def big_isso_db(isso_db):
     with sqlite3.connect(isso_db) as connection:
         connection.executemany(
-            "INSERT INTO comments (tid, parent, created, mode, text, author, voters) VALUES (1, NULL, ?, 1, ?, 'A', '')",
+            "INSERT INTO comments (tid, parent, created, mode, text, author, voters) "
+            "VALUES (1, NULL, ?, 1, ?, 'A', '')",
             [(1609502400 + n, f"comment {n}") for n in range(2000)])
     connection.close()
     return isso_db

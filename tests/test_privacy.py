@@ -125,7 +125,8 @@ def test_erase_writes_an_audit_event_per_comment(app, people):
     with app.app_context():
         events = db.session.scalars(sa.select(ModerationEvent).where(ModerationEvent.action == "erased")).all()
         assert len(events) == 2
-        assert {(e.from_status, e.to_status, e.actor) for e in events} == {("approved", "deleted", "causerie gdpr erase")}
+        erased = ("approved", "deleted", "causerie gdpr erase")
+        assert {(e.from_status, e.to_status, e.actor) for e in events} == {erased}
 
 
 def test_erase_keeps_bans_unless_asked_to_lift_them(app, people):

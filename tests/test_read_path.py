@@ -50,7 +50,7 @@ def test_an_unchanged_thread_is_not_counted_again(app, reader):
 def _kept_connection(app):
     """The DBAPI connection the read path keeps between reads."""
     with app.app_context():
-        return reads._SOURCES[db.engines[READS]].idle[-1]
+        return reads._SOURCES[db.engines[READS]].idle[-1]  # noqa: SLF001 - the pool the read path keeps
 
 
 def test_reads_use_an_autocommit_engine_of_their_own(app, reader):

@@ -31,7 +31,7 @@ def assert_safe(html: str) -> None:
     audit = _Audit()
     audit.feed(html)
     assert set(audit.tags) <= TAGS, html
-    for tag, name, value in audit.attrs:
+    for _tag, name, value in audit.attrs:
         assert not name.startswith("on"), html
         assert name in ATTRIBUTES, html
         if name == "href":

@@ -181,7 +181,8 @@ def _render(comments: list[SourceComment], step: Step, parallel: bool) -> dict[s
     results = bodies.render_many(
         [(c.html, bodies.HTML_CLEAN) if c.html is not None else (c.body, c.body_format) for c in comments],
         step("Rendering comments", len(comments)), parallel=parallel)
-    return {c.ref: (c.body if c.html is not None else text, html) for c, (text, html) in zip(comments, results)}
+    return {c.ref: (c.body if c.html is not None else text, html)
+            for c, (text, html) in zip(comments, results, strict=True)}
 
 
 def _plan(source: Source, site_key: str, rewrites: dict, summary: Summary) -> _Plan:
