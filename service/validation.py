@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Collection
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
@@ -32,7 +34,7 @@ MAX_ID = 2**31 - 1
 TEXT_CONTROLS_OK = {"\t", "\n", "\r"}
 
 
-def json_object() -> dict:
+def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or the contract's 415/400 error."""
     if not request.is_json:
         raise APIError(415, "not_json", "Send a JSON object with Content-Type: application/json.")
@@ -53,7 +55,7 @@ def json_object() -> dict:
     return payload
 
 
-def _has_controls(value: str, allowed=frozenset()) -> bool:
+def _has_controls(value: str, allowed: Collection[str] = frozenset()) -> bool:
     return any(
         (unicodedata.category(ch) == "Cc" and ch not in allowed) or unicodedata.category(ch) == "Cs"
         for ch in value
@@ -63,11 +65,11 @@ def _has_controls(value: str, allowed=frozenset()) -> bool:
 class Fields:
     """Collects per-field errors while reading a payload."""
 
-    def __init__(self, payload: dict):
+    def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
         self.errors: dict[str, str] = {}
 
-    def string(self, name: str, *, required=False, max_length: int, multiline=False) -> str | None:
+    def string(self, name: str, *, required: bool = False, max_length: int, multiline: bool = False) -> str | None:
         """A string field: type, presence, length and control characters checked."""
         value = self.payload.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -124,7 +126,7 @@ class Fields:
         primary = value.replace("_", "-").partition("-")[0].lower()
         return primary if primary in LANGUAGES else None
 
-    def web_url(self, name: str, *, required=False, max_length: int) -> str | None:
+    def web_url(self, name: str, *, required: bool = False, max_length: int) -> str | None:
         """An http(s) URL (a website or the thread's page)."""
         value = self.string(name, required=required, max_length=max_length)
         if value is None:
@@ -142,7 +144,7 @@ class Fields:
             raise ValidationError(self.errors)
 
 
-def new_comment(payload: dict) -> dict:
+def new_comment(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate ``POST /api/comments``."""
     fields = Fields(payload)
     data = {
@@ -172,7 +174,7 @@ def new_comment(payload: dict) -> dict:
     return data
 
 
-def edit_comment(payload: dict) -> dict:
+def edit_comment(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate ``PATCH /api/comments/ID``: the text, and optionally name and website."""
     fields = Fields(payload)
     data = {
@@ -188,9 +190,10 @@ def edit_comment(payload: dict) -> dict:
     return data
 
 
-def report(payload: dict) -> str:
+def report(payload: dict[str, Any]) -> str:
     """Validate ``POST /api/comments/ID/report``: a reason is required."""
     fields = Fields(payload)
     reason = fields.string("reason", required=True, max_length=MAX_REASON, multiline=True)
     fields.check()
+    assert reason is not None  # required: check() raised without it
     return reason
