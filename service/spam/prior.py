@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def label_of(value: str) -> str | None:
     return "spam" if value in SPAM_LABELS else "ham" if value in HAM_LABELS else None
 
 
-def corpus_features(path: Path = CORPUS):
+def corpus_features(path: Path = CORPUS) -> Iterator[tuple[str, set[str]]]:
     """(label, features) of every labelled row of the corpus, its video's name as the page title."""
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
