@@ -25,11 +25,12 @@ restore; IP hashes are only meaningful under the same secret key.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO
+from typing import IO, NoReturn
 
 import sqlalchemy as sa
 
@@ -199,10 +200,10 @@ def read(stream: IO[bytes]) -> Source:
 class _Checker:
     """Type checks with the JSON path of the first problem in the message."""
 
-    def _fail(self, where: str, message: str):
+    def _fail(self, where: str, message: str) -> NoReturn:
         raise ImportFileError(f"The export is not valid at {where}: {message}.")
 
-    def list(self, document: dict, name: str, required=True) -> list:
+    def list(self, document: dict, name: str, required=True) -> builtins.list:
         value = document.get(name, None if required else [])
         if not isinstance(value, list):
             self._fail(name, "expected a list")
@@ -239,7 +240,7 @@ class _Checker:
             self._fail(f"{where}.{name}", "expected a whole number")
         return value
 
-    def strings(self, record: dict, name: str, where: str) -> list[str]:
+    def strings(self, record: dict, name: str, where: str) -> builtins.list[str]:
         value = record.get(name) or []
         if not isinstance(value, list) or not all(isinstance(v, str) and "\x00" not in v for v in value):
             self._fail(f"{where}.{name}", "expected a list of strings (without NUL characters)")

@@ -211,7 +211,7 @@ def _plan(source: Source, site_key: str, rewrites: dict, summary: Summary) -> _P
             if not title:
                 untitled.add(tid)
         existing_refs = {ref: (cid, tid) for ref, cid, tid in db.session.execute(
-            sa.select(Comment.import_ref, Comment.id, Comment.thread_id)
+            sa.select(sa.type_coerce(Comment.import_ref, sa.String), Comment.id, Comment.thread_id)
             .where(Comment.site_id == site.id, Comment.import_ref.is_not(None)))}
         if source.format == "json":
             existing_refs.update(_own_comments(site, source.comments))
@@ -310,7 +310,7 @@ def _parents(comments, thread_urls, existing_refs, existing_threads, summary) ->
     state: dict[str, int] = {}  # 1: on the current path, 2: known to reach a root
     for start in parents:
         path = []
-        ref = start
+        ref: str | None = start
         while ref is not None and ref in parents and state.get(ref) != 2:
             if state.get(ref) == 1:
                 parents[ref] = None
@@ -355,7 +355,7 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
         url = plan.thread_urls.get(ref)
         if url in plan.new_thread_urls and url not in threads_by_url:
             threads_by_url[url] = thread
-    first_comment = {}
+    first_comment: dict[str, datetime] = {}
     for comment in plan.comments:
         url = plan.thread_urls[comment.thread_ref]
         if comment.created_at and (url not in first_comment or comment.created_at < first_comment[url]):
@@ -382,7 +382,8 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
     touched = {thread_ids[plan.thread_urls[c.thread_ref]] for c in plan.comments} & set(plan.existing_threads.values())
     titles = {}
     for ref, thread in source.threads.items():
-        tid = plan.existing_threads.get(plan.thread_urls.get(ref))
+        url = plan.thread_urls.get(ref)
+        tid = plan.existing_threads.get(url) if url is not None else None
         if thread.title and tid in plan.untitled:
             titles[tid] = thread.title
     if titles:
@@ -402,12 +403,12 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
         db.session.execute(sa.insert(Comment), rows[start:start + CHUNK])
     ref_ids = {ref: cid for ref, (cid, _tid) in plan.existing_refs.items()}
     ref_ids.update(db.session.execute(
-        sa.select(Comment.import_ref, Comment.id)
+        sa.select(sa.type_coerce(Comment.import_ref, sa.String), Comment.id)
         .where(Comment.site_id == site.id, Comment.import_ref.is_not(None))).all())
     # Parents are linked once every comment has its id, whatever the file's order:
     # one executemany, not a statement per reply.
-    links = [{"row_id": ref_ids[c.ref], "new_parent": ref_ids[plan.parents[c.ref]]}
-             for c in plan.comments if plan.parents[c.ref] is not None]
+    links = [{"row_id": ref_ids[c.ref], "new_parent": ref_ids[parent]}
+             for c in plan.comments if (parent := plan.parents[c.ref]) is not None]
     if links:
         table = Comment.__table__
         db.session.connection().execute(
