@@ -78,7 +78,7 @@ def connect() -> smtplib.SMTP:
         raise MailError(f"unsupported SMTP URL scheme {parts.scheme!r}")
     options = parse_qs(parts.query)
     host = parts.hostname or "localhost"
-    server = None
+    server: smtplib.SMTP | None = None
     try:
         if parts.scheme == "smtps":
             server = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT,

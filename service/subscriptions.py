@@ -23,7 +23,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from . import mailer
-from .extensions import db
+from .extensions import db, rowcount
 from .models import Comment, Outbox, Site, utcnow
 
 ASK_AGAIN_AFTER = timedelta(days=1)
@@ -82,7 +82,7 @@ def confirm(comment: Comment) -> int:
     match = (sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash,
                      _same_commenter(comment))
              if comment.email_hash else Comment.id == comment.id)
-    return db.session.execute(
+    return rowcount(db.session.execute(
         sa.update(Comment).where(match, ASKED, Comment.notify_confirmed_at.is_(None))
         .values(notify_confirmed_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
