@@ -68,7 +68,7 @@ def spam_reason_label(reason: dict) -> str:
         "length": _("its length"),
         "new_commenter": _("a new commenter"),
     }
-    return labels.get(code, str(code))
+    return labels.get(str(code), str(code))
 
 
 @bp.app_template_global()
