@@ -66,7 +66,7 @@ def ask(comment: Comment, site: Site) -> str:
     return "confirm"
 
 
-def _same_commenter(comment: Comment):
+def _same_commenter(comment: Comment) -> sa.ColumnElement[bool]:
     # Comments from before commenter keys existed (or imported) have none:
     # they go together by address, as they did then, but never with a
     # comment that has a key.
