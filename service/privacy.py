@@ -31,7 +31,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def _matching(email: str, site_key: str | None):
+def _matching(email: str, site_key: str | None) -> sa.ColumnElement[bool]:
     """The condition for an address's comments: by keyed hash, and by the
     address itself for rows stored before hashing (imports keep both)."""
     address = email.strip().lower()
@@ -48,7 +48,7 @@ def comment_count(email: str, site_key: str | None = None) -> int:
     return db.session.scalar(sa.select(sa.func.count(Comment.id)).where(_matching(email, site_key))) or 0
 
 
-def personal_data(email: str, site_key: str | None = None) -> dict:
+def personal_data(email: str, site_key: str | None = None) -> dict[str, Any]:
     """Everything held about ``email``, as a JSON-ready document."""
     rows = db.session.execute(
         sa.select(Comment, Site.key, Thread.url, Thread.title)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import IO
+from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -72,7 +72,7 @@ class SourceComment:
     ip_address: str | None = None  # raw, from the source: hashed or dropped
     ip_hash: str | None = None  # already hashed (Causerie's own export)
     html: str | None = None  # Causerie's export carries both text and html
-    reasons: list = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
     staff: bool = False
     pinned: bool = False
     notify: bool = False
@@ -98,10 +98,10 @@ class Source:
     threads: dict[str, SourceThread] = field(default_factory=dict)
     comments: list[SourceComment] = field(default_factory=list)
     # Entries the reader left out on purpose (pingbacks, attachments ...).
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     # Causerie's own export also carries the site's settings and bans.
-    site: dict | None = None
-    bans: list[dict] = field(default_factory=list)
+    site: dict[str, Any] | None = None
+    bans: list[dict[str, Any]] = field(default_factory=list)
 
     def add_thread(self, key: str, thread: SourceThread) -> None:
         """Keep a thread under ``key``, refusing a file that holds more than :data:`MAX_ROWS` records."""
@@ -113,7 +113,7 @@ class Source:
         self._count()
         self.comments.append(comment)
 
-    def add_ban(self, ban: dict) -> None:
+    def add_ban(self, ban: dict[str, Any]) -> None:
         """Keep a ban (Causerie's own backups), counted like threads and comments."""
         self._count()
         self.bans.append(ban)
@@ -212,7 +212,7 @@ def parse_iso(value: str | None) -> datetime | None:
         return None
 
 
-def from_timestamp(value) -> datetime | None:
+def from_timestamp(value: Any) -> datetime | None:
     """Seconds since the epoch (Isso stores floats), or None."""
     try:
         return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
