@@ -2,6 +2,25 @@
 
 ``create_app()`` is the application factory: it reads the settings, binds
 the extensions, registers the blueprints, error handlers and CLI commands.
+
+The map of the package.  Imports point down it, never up: a module uses its
+own layer and the ones below.
+
+faces     where a request or a command comes in
+          api/ (the widget's JSON), moderation/ (the /moderate pages, with the
+          parts only they use: actions, auth, login_limits, stats, queue),
+          embed, feeds, widget, demo, health; cli, and the commands it
+          gathers: worker, server, doctor, porting/cli, spam/cli
+domain    what the service does, whichever face asks
+          comments (the whole write path), rules, spam/ (the filter),
+          notifications/ (outbox, emails, digests, webhooks, subscriptions),
+          threads (the read path, with cache, freshness and origins), privacy,
+          audit, links, porting/ (the importers and the backup), metrics
+models    models: the tables
+ground    what every layer may use, knowing no table
+          settings (config.py), extensions, errors, request, sanitize, urls,
+          validation, hashing, tickets, read_limits, mailer, netguard, i18n,
+          strings, logs, security, files
 """
 
 from __future__ import annotations
