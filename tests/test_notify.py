@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service import notify
+from service.notifications import outbox as notify
 from service.extensions import db
 from service.models import Comment, Outbox, Site, utcnow
 from tests.conftest import Reader, add_site

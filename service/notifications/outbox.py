@@ -33,9 +33,10 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
 
-from . import hashing, links, mailer, netguard, subscriptions
-from .extensions import db
-from .models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
+from .. import hashing, links, mailer, netguard
+from . import subscriptions
+from ..extensions import db
+from ..models import Comment, ModerationEvent, Moderator, Outbox, Site, UsedToken, moderator_sites, utcnow
 
 MODERATOR_TOPICS = ("comment.created", "comment.reported", "comment.edited")
 WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")

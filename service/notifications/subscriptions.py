@@ -22,9 +22,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from . import mailer
-from .extensions import db
-from .models import Comment, Outbox, Site, utcnow
+from .. import mailer
+from ..extensions import db
+from ..models import Comment, Outbox, Site, utcnow
 
 ASK_AGAIN_AFTER = timedelta(days=1)
 # Rejected and spam comments get no answer, so no email goes out for them.
