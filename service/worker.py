@@ -13,7 +13,7 @@ import time
 import click
 from flask.cli import with_appcontext
 
-from .notifications import outbox
+from .notifications import delivery, outbox
 from .extensions import db
 
 
@@ -32,7 +32,7 @@ def worker_command(once, interval, retry_failed):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
     while True:
-        result = outbox.run_once()
+        result = delivery.run_once()
         db.session.remove()
         if once or result.sent or result.retried or result.failed:
             click.echo(f"sent {result.sent}, retrying {result.retried}, failed {result.failed}, "

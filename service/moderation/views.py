@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from .. import actions, auth, links, login_limits, security, stats
-from ..notifications import outbox, subscriptions
+from ..notifications import subscriptions, webhooks
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
@@ -426,7 +426,7 @@ def site_settings(key: str):
     if request.method == "POST":
         status = 400
     return render_template("moderation/settings.html", site=site, form=form,
-                           webhook_secret=outbox.webhook_secret(site)), status
+                           webhook_secret=webhooks.webhook_secret(site)), status
 
 
 class _SettingsData:
@@ -554,6 +554,6 @@ def unsubscribe(token: str):
         raise links.LinkError(404, "invalid")
     if not _acting():
         return render_template("moderation/unsubscribe.html", comment=comment, done=False)
-    stopped = outbox.unsubscribe(comment)
+    stopped = subscriptions.unsubscribe(comment)
     db.session.commit()
     return render_template("moderation/unsubscribe.html", comment=comment, done=True, stopped=stopped)
