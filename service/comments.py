@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing, rules, sanitize, spam, threads, tickets
-from .notifications import events, subscriptions
 from .errors import APIError, ValidationError
 from .validation import MAX_ID
 from .extensions import db
 from .models import Comment, Report, Site, Thread, utcnow
+from .notifications import events, subscriptions
 
 # What a reader is told about their own comment: spam and refusals look the
 # same as a rejection, so a spammer learns nothing about which rule fired.

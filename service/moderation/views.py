@@ -18,12 +18,12 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, links, login_limits, security, stats
+from .. import links, security
 from ..notifications import subscriptions, webhooks
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
-from . import bp, queue
+from . import actions, auth, bp, login_limits, queue, stats
 from .labels import status_label
 from .forms import BanForm, CsrfForm, LoginForm, PasswordForm, SettingsForm, TextForm
 

@@ -16,10 +16,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from . import audit, hashing, sanitize, spam
-from .notifications import events
-from .extensions import db
-from .models import Ban, Comment, ModerationEvent, Moderator, Thread, utcnow
+from .. import audit, hashing, sanitize, spam
+from ..extensions import db
+from ..models import Ban, Comment, ModerationEvent, Moderator, Thread, utcnow
+from ..notifications import events
 
 # The action a moderator names, and the status it leads to.
 STATUS_ACTIONS = {"approve": "approved", "reject": "rejected", "spam": "spam", "delete": "deleted",
