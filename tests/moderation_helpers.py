@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service import auth, hashing, sanitize
+from service import hashing, sanitize
 from service.extensions import db
 from service.models import Comment, Moderator, Site, Thread, utcnow
+from service.moderation import auth
 from tests.access_table import csrf_token
 from tests.conftest import ORIGIN, add_site
 

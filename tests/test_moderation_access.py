@@ -168,9 +168,9 @@ def test_signing_out_ends_the_session(app, mod):
 
 
 def test_changing_the_password_signs_out_other_sessions(app, mod):
-    from service import auth
     from service.extensions import db
     from service.models import Moderator
+    from service.moderation import auth
 
     with app.app_context():
         moderator = db.session.scalar(db.select(Moderator).where(Moderator.email == "mod@example.org"))

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from service import auth
 from service.extensions import db
 from service.models import Moderator
+from service.moderation import auth
 from tests.access_table import csrf_token
 from tests.conftest import REDIS_URL
 from tests.moderation_helpers import PASSWORD, add_moderator

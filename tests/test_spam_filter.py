@@ -9,9 +9,10 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from service import actions, spam
+from service import spam
 from service.extensions import db
 from service.models import Comment, Site, SpamCount, SpamLesson
+from service.moderation import actions
 from service.spam import model
 from tests.cli_support import assert_refused
 from tests.conftest import ORIGIN, Reader, add_site
