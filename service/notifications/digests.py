@@ -11,7 +11,7 @@ from flask import render_template
 from flask_babel import force_locale, ngettext
 
 from .. import links, mailer
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import Comment, ModerationEvent, Outbox, Site
 from . import emails, outbox
 
@@ -29,11 +29,11 @@ def schedule(now: datetime) -> int:
         if since is not None and now - since < PERIODS[site.digest]:
             continue
         # The conditional update makes one worker (of many) the one that sends it.
-        taken = db.session.execute(
+        taken = rowcount(db.session.execute(
             sa.update(Site).where(Site.id == site.id,
                                   Site.last_digest_at.is_(None) if since is None else Site.last_digest_at == since)
             .values(last_digest_at=now)
-        ).rowcount
+        ))
         if taken != 1:
             db.session.rollback()
             continue
@@ -75,7 +75,7 @@ def deliver(entry: Outbox) -> None:
     if not held:
         return  # all decided meanwhile
     backlog = db.session.scalar(sa.select(sa.func.count(Comment.id))
-                                .where(Comment.site_id == site.id, Comment.status == "pending"))
+                                .where(Comment.site_id == site.id, Comment.status == "pending")) or 0
     address = entry.payload["to"]
     items = [(c, links.moderation_links(c.id, address)) for c in held]
     with force_locale(site.language):

@@ -51,7 +51,7 @@ def reply_to_notify(comment: Comment) -> Comment | None:
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
         .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved")
-    )
+    ) or 0
     # A comment approved, rejected and approved again has been announced already.
     return parent if approvals <= 1 else None
 
@@ -106,6 +106,7 @@ def reply(entry: Outbox) -> None:
     # author may have unsubscribed, since it was queued.
     if answer is None or answer.status != "approved" or parent is None:
         return
+    assert parent.email is not None  # parent_to_notify returns only parents with an address
     unsubscribe = links.unsubscribe_link(parent.id)
     # In the language the reader read the page in, else the site's.
     with force_locale(parent.language or answer.site.language):

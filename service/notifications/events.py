@@ -23,7 +23,7 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) 
     """
     if comment.id is None:
         db.session.flush()
-    site = site or comment.site or db.session.get(Site, comment.site_id)
+    site = site or comment.site or db.session.get_one(Site, comment.site_id)
     entries: list[Outbox] = []
 
     def add(channel: str, **more) -> None:

@@ -36,7 +36,7 @@ def _first_publication(comment: Comment) -> bool:
         return False
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
-        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved"))
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved")) or 0
     return approvals <= 1
 
 
