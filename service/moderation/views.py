@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 
 from .. import links, security
 from ..extensions import client_address, db, limiter
@@ -69,7 +70,7 @@ def _refuse_nul():
     # than the default before Werkzeug parses it.
     form = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
     for fields in (request.args, form, request.view_args or {}):
-        items = fields.items(multi=True) if hasattr(fields, "getlist") else fields.items()
+        items = fields.items(multi=True) if isinstance(fields, MultiDict) else fields.items()
         for key, value in items:
             if "\x00" in key or (isinstance(value, str) and "\x00" in value):
                 raise actions.ActionError(400, _l("The request contains a character that cannot be stored (NUL)."))
@@ -103,7 +104,7 @@ def _link_error(exc: links.LinkError):
 
 
 def _me() -> Moderator:
-    return auth.current_moderator()
+    return auth.signed_in_moderator()
 
 
 # ------------------------------------------------------------------ sign in
