@@ -5,6 +5,7 @@ setting; "instant" sends an email per comment instead, see emails)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
@@ -47,7 +48,7 @@ def schedule(now: datetime) -> int:
     return queued
 
 
-def _held_query(site_id: int, since: datetime | None, until: datetime):
+def _held_query(site_id: int, since: datetime | None, until: datetime) -> sa.Select[Any]:
     """Pending comments that arrived, or were sent back by readers' reports
     or their author's edit, in the period."""
     query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == "pending",

@@ -33,7 +33,7 @@ def parent_to_notify(comment: Comment) -> Comment | None:
     """The parent whose author asked to hear about replies such as this published one."""
     if comment.status != "approved" or comment.parent_id is None:
         return None
-    parent = comment.parent or db.session.get(Comment, comment.parent_id)
+    parent: Comment | None = comment.parent or db.session.get(Comment, comment.parent_id)
     if parent is None or not parent.notify or not parent.email or parent.status != "approved":
         return None
     if parent.notify_confirmed_at is None:
@@ -64,7 +64,8 @@ def queue_url(comment: Comment | None = None) -> str:
 
 def title(comment: Comment) -> str:
     """The page a comment is on, as an email names it."""
-    return comment.thread.title or comment.thread.url
+    name: str = comment.thread.title or comment.thread.url
+    return name
 
 
 def site_name(site: Site) -> str:

@@ -9,6 +9,7 @@ follower, each with what was published since they were last told.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
@@ -24,7 +25,7 @@ EVERY = timedelta(hours=1)
 LIMIT = 50
 
 
-def _followers(thread_id: int):
+def _followers(thread_id: int) -> sa.Select[Any]:
     """The comments through which confirmed addresses follow a page."""
     return sa.select(Comment).where(Comment.thread_id == thread_id, Comment.follow.is_(True),
                                     Comment.notify_confirmed_at.is_not(None), Comment.email.is_not(None),

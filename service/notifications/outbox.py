@@ -11,6 +11,7 @@ mail, it loses none.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,7 +30,7 @@ class PermanentError(Exception):
     """A delivery that can never succeed (unknown channel): not retried."""
 
 
-def add(site_id: int | None, topic: str, channel: str, *, due: datetime | None = None, **payload) -> Outbox:
+def add(site_id: int | None, topic: str, channel: str, *, due: datetime | None = None, **payload: Any) -> Outbox:
     """Queue one delivery on ``channel`` in the caller's transaction.
 
     ``due``: when the worker may send it (now, by default); ``payload``: what
