@@ -39,11 +39,13 @@ MAX_LIST_TEXT = 20_000
 
 
 class InvalidSetting(ValueError):
-    """A value a setting refuses; ``message`` (translatable) says why."""
+    """A value a setting refuses; ``message`` (translatable) says why, ``setting`` which one
+    (when known)."""
 
-    def __init__(self, message):
+    def __init__(self, message, setting: Setting | None = None):
         super().__init__(str(message))
         self.message = message
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -222,15 +224,14 @@ def clean(setting: Setting, value) -> Any:
 
 
 def clean_all(given: dict) -> dict:
-    """Stored values for the settings named in ``given`` (input shapes); the first refusal raises
-    :class:`InvalidSetting` with the setting's name in ``setting``."""
+    """Stored values for the settings named in ``given`` (input shapes); the first refusal
+    raises :class:`InvalidSetting` naming its setting."""
     cleaned = {}
     for name, value in given.items():
         try:
             cleaned[name] = clean(BY_NAME[name], value)
         except InvalidSetting as exc:
-            exc.setting = BY_NAME[name]
-            raise
+            raise InvalidSetting(exc.message, BY_NAME[name]) from exc
     return cleaned
 
 
@@ -264,8 +265,8 @@ def form_data(site) -> SimpleNamespace:
 
 def export(site) -> dict:
     """Every setting of the site as a backup holds it (JSON values)."""
-    return {setting.name: (list(value or []) if setting.kind == LIST else value)
-            for setting, value in zip(SETTINGS, current(site).values())}
+    return {name: list(value or []) if BY_NAME[name].kind == LIST else value
+            for name, value in current(site).items()}
 
 
 def restore(record: dict) -> dict:
