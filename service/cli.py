@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import auth, site_settings
+from . import site_settings
 from .extensions import db, init_migrations
 from .demo import seed_demo
 from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
 from .models import Comment, Moderator, Site
+from .moderation import auth
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
 from .spam.cli import spam_group

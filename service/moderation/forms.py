@@ -10,8 +10,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from .. import site_settings
-from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from ..actions import MAX_STAFF_TEXT
+from .actions import MAX_STAFF_TEXT
+from .auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
