@@ -81,6 +81,12 @@ class Setting:
         return self.option or "--" + self.name.replace("_", "-")
 
     @property
+    def number_range(self) -> tuple[int, int]:
+        """NUMBER: the input's range, which every NUMBER setting declares."""
+        assert self.bounds is not None, f"the NUMBER setting {self.name} declares no bounds"
+        return self.bounds
+
+    @property
     def values(self) -> tuple:
         """CHOICE: the values it accepts."""
         return tuple(value for value, _label in self.choices)
@@ -206,7 +212,7 @@ def clean(setting: Setting, value) -> Any:
             if setting.required:
                 raise InvalidSetting(_l("This setting cannot be empty."))
             return None
-        low, high = setting.bounds
+        low, high = setting.number_range
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidSetting(_l("Choose a number from %(low)d to %(high)d.", low=low, high=high))
         return value * setting.unit

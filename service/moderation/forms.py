@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
@@ -85,7 +87,7 @@ def _settings_field(setting: site_settings.Setting):
         return BooleanField(setting.label, validators=[checked])
     if setting.kind == site_settings.NUMBER:
         return IntegerField(setting.label, validators=[*([] if setting.required else [Optional()]),
-                                                       NumberRange(*setting.bounds), checked])
+                                                       NumberRange(*setting.number_range), checked])
     return TextAreaField(setting.label, validators=[*required, Length(max=site_settings.MAX_LIST_TEXT), checked])
 
 
@@ -103,7 +105,7 @@ class SettingsForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         """Check every field, keeping each setting's stored value in ``cleaned``."""
-        self.cleaned = {}
+        self.cleaned: dict[str, Any] = {}
         return super().validate(extra_validators)
 
 

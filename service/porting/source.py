@@ -142,7 +142,7 @@ class CountingReader:
         return chunk
 
 
-def clean_line(value: str | None, limit: int, *, fold: bool = True) -> str:
+def clean_line(value: str | None, limit: int | None, *, fold: bool = True) -> str:
     """A one-line field: control characters out, spaces folded, cut to the column size.
 
     ``fold=False`` keeps the spacing as it is, for Causerie's own backups,
