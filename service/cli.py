@@ -23,6 +23,7 @@ from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
 from .spam.cli import spam_group
+from .validation import SITE_KEY_RULE, email_address, valid_site_key
 from .worker import worker_command
 
 
@@ -65,8 +66,8 @@ def _origins(values) -> list[str]:
 @with_appcontext
 def sites_add(key, origins, name, mode, language):
     """Register a site under KEY."""
-    if not key.replace("-", "").replace("_", "").isalnum() or len(key) > 64:
-        raise click.BadParameter("use letters, digits, - and _ (at most 64)", param_hint="KEY")
+    if not valid_site_key(key):
+        raise click.BadParameter(SITE_KEY_RULE, param_hint="KEY")
     if db.session.scalar(sa.select(Site.id).where(Site.key == key)):
         raise click.ClickException(f"A site with the key {key!r} already exists.")
     db.session.add(Site(key=key, name=name or key, origins=_origins(origins), mode=mode, language=language))
@@ -101,9 +102,10 @@ def moderators_group():
 @with_appcontext
 def moderators_add(email, site_keys, admin, name, password_stdin):
     """Create a moderator account (the password is prompted for)."""
-    email = email.strip().lower()
-    if "@" not in email:
+    address = email_address(email.strip())
+    if address is None:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
+    email = address.lower()
     if db.session.scalar(sa.select(Moderator.id).where(Moderator.email == email)):
         raise click.ClickException(f"A moderator {email} already exists.")
     sites = []

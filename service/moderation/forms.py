@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,6 +15,7 @@ from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..actions import MAX_STAFF_TEXT
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import DIGESTS, MODES
+from ..validation import email_address
 
 MAX_LIST_ITEMS = 500
 
@@ -138,10 +138,10 @@ class SettingsForm(FlaskForm):
             raise ValidationError(_l("Too many entries."))
         clean = []
         for value in values:
-            try:
-                clean.append(validate_email(value, check_deliverability=False).normalized.lower())
-            except EmailNotValidError as exc:
-                raise ValidationError(_l("%(value)s is not an email address.", value=value)) from exc
+            address = email_address(value)
+            if address is None:
+                raise ValidationError(_l("%(value)s is not an email address.", value=value))
+            clean.append(address.lower())
         self.clean_emails = clean
 
     def validate_webhook_url(self, field):
