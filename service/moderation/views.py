@@ -75,7 +75,7 @@ def _action_error(exc: actions.ActionError):
 @bp.errorhandler(CSRFError)
 def _csrf_error(_exc):
     return error_answer(400, _("This form has expired or did not come from this page. "
-                              "Go back, reload the page and try again."))
+                               "Go back, reload the page and try again."))
 
 
 @bp.errorhandler(links.LinkError)
@@ -501,7 +501,7 @@ def one_click(token: str):
         return render_template("moderation/link_confirm.html", link=link, comment=comment, form=CsrfForm())
     if comment.status != "pending":
         return error_answer(409, _("This comment was already decided: it is %(status)s now.",
-                                  status=status_label(comment.status)))
+                                   status=status_label(comment.status)))
     links.spend(link)
     actions.perform(link.action, comment, moderator, actor=link.recipient or "email link")
     db.session.commit()
