@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import auth, urls
+from . import urls
 from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
@@ -20,6 +20,7 @@ from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
 from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
+from .moderation import auth
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
 from .spam.cli import spam_group

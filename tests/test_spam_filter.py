@@ -9,7 +9,8 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from service import actions, spam
+from service import spam
+from service.moderation import actions
 from service.extensions import db
 from service.models import Comment, Site, SpamCount, SpamLesson
 from service.spam import model

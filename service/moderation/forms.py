@@ -11,11 +11,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
 from .. import netguard, urls
-from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from ..actions import MAX_STAFF_TEXT
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
 from ..models import DIGESTS, MODES
 from ..validation import email_address
+from .actions import MAX_STAFF_TEXT
+from .auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 MAX_LIST_ITEMS = 500
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
-from .. import auth, stats
 from ..models import Moderator
-from . import bp
+from . import auth, bp, stats
 
 
 @bp.app_template_global()
@@ -107,7 +106,7 @@ def reason_text(code: str) -> str:
 
 @bp.app_template_global()
 def duration(seconds: float | None):
-    """A duration as (amount, unit), see :func:`service.stats.duration`."""
+    """A duration as (amount, unit), see :func:`service.moderation.stats.duration`."""
     return stats.duration(seconds)
 
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from .extensions import db
-from .models import Comment, utcnow
+from ..extensions import db
+from ..models import Comment, utcnow
 
 PERIODS = (7, 30, 90, 365)
 STATUSES = ("approved", "rejected", "spam", "pending", "deleted")
