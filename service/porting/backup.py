@@ -33,6 +33,7 @@ from typing import IO
 
 import sqlalchemy as sa
 
+from .. import site_settings
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import STATUSES, Ban, Comment, Site, Thread
@@ -41,8 +42,6 @@ from .source import (MARKDOWN, MAX_AUTHOR, MAX_KEY, MAX_TITLE, ImportFileError, 
 
 FORMAT = "causerie-export"
 VERSION = 1
-SITE_FIELDS = ("key", "name", "origins", "mode", "banned_words", "suspect_words", "max_links",
-               "report_threshold", "edit_window", "notify_emails", "digest", "webhook_url", "language", "created_at")
 _HEX = re.compile(r"[0-9a-f]{1,64}")
 
 
@@ -60,8 +59,7 @@ def write(site_key: str, out: IO[str]) -> int:
     site = db.session.scalar(sa.select(Site).where(Site.key == site_key))
     if site is None:
         raise LookupError(site_key)
-    settings = {name: getattr(site, name) for name in SITE_FIELDS}
-    settings["created_at"] = _dt(site.created_at)
+    settings = {"key": site.key, **site_settings.export(site), "created_at": _dt(site.created_at)}
     out.write(f'{{"format": "{FORMAT}", "version": {VERSION},\n"site": {_json(settings)},\n"threads": [')
 
     threads = db.session.execute(
@@ -253,24 +251,25 @@ class _Checker:
 
     def site(self, value) -> dict:
         record = self.obj(value, "site")
-        settings = {
-            "key": self.string(record, "key", "site", optional=True, limit=64),
-            "name": clean_line(self.string(record, "name", "site", optional=True), 200),
-            "origins": self.strings(record, "origins", "site"),
-            "mode": self.string(record, "mode", "site", optional=True) or "first-time",
-            "banned_words": self.strings(record, "banned_words", "site"),
-            "suspect_words": self.strings(record, "suspect_words", "site"),
-            "max_links": self.integer(record, "max_links", "site", optional=True),
-            "report_threshold": self.integer(record, "report_threshold", "site", optional=True),
-            "edit_window": self.integer(record, "edit_window", "site", optional=True),
-            "notify_emails": self.strings(record, "notify_emails", "site"),
-            "digest": self.string(record, "digest", "site", optional=True),
-            "webhook_url": self.string(record, "webhook_url", "site", optional=True, limit=500),
-            "language": self.string(record, "language", "site", optional=True, limit=8),
-            "created_at": self.date(record, "created_at", "site"),
-        }
-        return {name: value for name, value in settings.items()
-                if value is not None or name in ("edit_window", "webhook_url")}
+        raw = {setting.name: self.setting(record, setting) for setting in site_settings.SETTINGS}
+        settings = {"key": self.string(record, "key", "site", optional=True, limit=64),
+                    **site_settings.restore(raw),
+                    "created_at": self.date(record, "created_at", "site")}
+        return {name: value for name, value in settings.items() if value is not None or name in site_settings.BY_NAME}
+
+    def setting(self, record: dict, setting: site_settings.Setting):
+        """One site setting of the backup, type-checked (None where it is missing)."""
+        if setting.kind == site_settings.LIST:
+            return self.strings(record, setting.name, "site")
+        if setting.kind == site_settings.NUMBER:
+            return self.integer(record, setting.name, "site", optional=True)
+        if setting.kind == site_settings.FLAG:
+            return self.boolean(record, setting.name, "site")
+        if setting.kind == site_settings.TEXT and setting.one_line:
+            value = self.string(record, setting.name, "site", optional=True)
+            return clean_line(value, setting.max_length) if value is not None else None
+        limit = setting.max_length if setting.kind == site_settings.TEXT else None
+        return self.string(record, setting.name, "site", optional=True, limit=limit)
 
     def thread(self, value, where: str) -> SourceThread:
         record = self.obj(value, where)
