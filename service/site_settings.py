@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from . import netguard, urls
 from .i18n import LANGUAGE_NAMES, LANGUAGES
 from .models import DEFAULT_MODE, DIGESTS
+from .validation import email_address
 
 TEXT, CHOICE, FLAG, NUMBER, LIST = "text", "choice", "flag", "number", "list"
 MAX_LIST_ITEMS = 500
@@ -110,10 +110,10 @@ def _origin(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InvalidSetting(_l("%(value)s is not an email address.", value=value)) from exc
+    address = email_address(value)
+    if address is None:
+        raise InvalidSetting(_l("%(value)s is not an email address.", value=value))
+    return address.lower()
 
 
 def _webhook(value: str) -> str:

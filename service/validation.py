@@ -1,8 +1,9 @@
 """Checking what clients send, field by field, before anything is stored.
 
-Every function either returns clean values or raises
-:class:`~service.errors.ValidationError` naming each bad field, so a reader
-sees all their mistakes at once.
+Every check of a payload either returns clean values or raises
+:class:`~service.errors.InvalidInputError` naming each bad field, so a reader
+sees all their mistakes at once.  The checks of one value (a site key, an
+email address) are the ones the command line and the moderation forms use too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 
 from . import urls
-from .errors import APIError, ValidationError
+from .errors import APIError, InvalidInputError
 from .i18n import LANGUAGES
 
 MAX_AUTHOR = 80
@@ -114,11 +115,10 @@ class Fields:
         value = self.string(name, max_length=MAX_EMAIL)
         if value is None:
             return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError:
+        address = email_address(value)
+        if address is None:
             self.errors[name] = "This is not a valid email address."
-            return None
+        return address
 
     def language(self, name: str) -> str | None:
         """An optional language tag (``fr``, ``fr-CA``): its language when the
@@ -144,7 +144,7 @@ class Fields:
     def check(self) -> None:
         """Raise the collected errors, if any."""
         if self.errors:
-            raise ValidationError(self.errors)
+            raise InvalidInputError(self.errors)
 
 
 def new_comment(payload: dict[str, Any]) -> dict[str, Any]:
@@ -200,3 +200,25 @@ def report(payload: dict[str, Any]) -> str:
     fields.check()
     assert reason is not None  # required: check() raised without it
     return reason
+
+
+# What the widget's data-site and the feeds' URLs carry, as long as the column allows.
+_SITE_KEY = re.compile("[A-Za-z0-9_-]{1,64}")
+SITE_KEY_RULE = "use ASCII letters, digits, - and _ (at most 64)"
+
+
+def valid_site_key(value: str) -> bool:
+    """Whether ``value`` can be a site's key: 1 to 64 ASCII letters, digits, ``-`` and ``_``.
+
+    Checked where a site is registered, and wherever a key comes with a
+    request before it is looked up (PostgreSQL refuses a NUL in a string)."""
+    return _SITE_KEY.fullmatch(value) is not None
+
+
+def email_address(value: str) -> str | None:
+    """``value`` as a normalised email address, or None when it is not one
+    (syntax only: no DNS lookups)."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None

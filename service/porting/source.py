@@ -17,9 +17,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import IO, Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from .. import urls
+from ..validation import email_address
 
 MAX_AUTHOR = 100  # the column's size; the API allows less for new comments
 MAX_EMAIL = 254
@@ -174,10 +173,7 @@ def clean_email(value: str | None) -> str | None:
     value = clean_line(value, 1000)
     if not value or len(value) > MAX_EMAIL or "@" not in value:
         return None
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
+    return email_address(value)
 
 
 def clean_website(value: str | None) -> str | None:
