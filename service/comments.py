@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -125,10 +126,12 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
 def _commenter(site_key: str, sent: str | None) -> tuple[str, str]:
     """The commenter key the browser sent back (or a new one, if it sent
     none this service signed), and its hash for this site."""
-    if (known := hashing.commenter_key(site_key, sent)) is not None:
+    if sent is not None and (known := hashing.commenter_key(site_key, sent)) is not None:
         return sent, known
     fresh = hashing.new_commenter_key()
-    return fresh, hashing.commenter_key(site_key, fresh)
+    signed = hashing.commenter_key(site_key, fresh)
+    assert signed is not None  # a key this service has just signed
+    return fresh, signed
 
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
@@ -153,7 +156,8 @@ def _insert(comment: Comment, title: str | None) -> None:
     values = {key: value for key, value in sa.inspect(comment).dict.items() if key in _COMMENTS.c}
     # The new id comes back the dialect's own way (RETURNING, or the
     # cursor's lastrowid on SQLite older than 3.35).
-    comment.id = db.session.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
+    inserted = cast("sa.CursorResult[Any]", db.session.execute(_INSERT_COMMENT, values))
+    comment.id = inserted.inserted_primary_key[0]
     db.session.execute(_BUMP_THREAD, {"thread": comment.thread_id, "title": title})
 
 

@@ -13,8 +13,10 @@ outlive the data it was built from, in this process or any other.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,7 +45,7 @@ class ThreadRef:
     site_id: int
     site_key: str
     origins: list[str]
-    url: str
+    url: str | None  # None: asked by key alone, for a page with no thread yet
     key: str | None
     thread_id: int | None
     version: int
@@ -139,7 +141,7 @@ _WRITE_BY_URL = _write_statement(by_key=False)
 _WRITE_BY_KEY = _write_statement(by_key=True)
 
 
-def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[sa.Row, ThreadRef]:
+def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[Any, ThreadRef]:
     """Like :func:`lookup`, with every column of the site (a read-only row
     with the attributes of a :class:`Site`), in one query.
 
@@ -201,7 +203,7 @@ def public_comment(comment: Comment, site_key: str) -> dict:
     }
 
 
-def display_order(comments: list[Comment]) -> list[Comment]:
+def display_order(comments: Sequence[Any]) -> list[Any]:
     """Approved comments as a depth-first tree walk; deleted ones only as
     placeholders that still have visible replies.  Pinned roots come first."""
     children: dict[int | None, list[Comment]] = {}
@@ -264,7 +266,7 @@ def _build(ref: ThreadRef) -> dict:
         return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0,
                            "notify": ref.mail},
                 "comments": []}
-    thread = db.session.get(Thread, ref.thread_id)
+    thread = db.session.get_one(Thread, ref.thread_id)
     rows = db.session.execute(_PUBLIC_COMMENTS, {"thread": ref.thread_id}).all()
     ordered = display_order(rows)
     return {
