@@ -156,8 +156,9 @@ def _insert(comment: Comment, title: str | None) -> None:
     values = {key: value for key, value in sa.inspect(comment).dict.items() if key in _COMMENTS.c}
     # The new id comes back the dialect's own way (RETURNING, or the
     # cursor's lastrowid on SQLite older than 3.35).
-    inserted = cast("sa.CursorResult[Any]", db.session.execute(_INSERT_COMMENT, values))
-    comment.id = inserted.inserted_primary_key[0]
+    key = cast("sa.CursorResult[Any]", db.session.execute(_INSERT_COMMENT, values)).inserted_primary_key
+    assert key is not None  # an INSERT's result holds the new row's primary key
+    comment.id = key[0]
     db.session.execute(_BUMP_THREAD, {"thread": comment.thread_id, "title": title})
 
 
