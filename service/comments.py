@@ -34,7 +34,7 @@ EDITABLE = ("approved", "pending")
 class Posted:
     """The result of a successful post: the API's answer, and who may read it."""
 
-    answer: dict
+    answer: dict[str, Any]
     origins: list[str]
 
 
@@ -44,7 +44,7 @@ def edit_window(site: Site) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
+def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Posted:
     """Store a reader's new comment, judged by the automatic rules."""
     site, ref = threads.load_for_write(data["site"], data["url"], data["thread"])
     require_origin(ref.origins, origin)
@@ -195,7 +195,7 @@ def _check_editable(comment: Comment) -> datetime:
     return until
 
 
-def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
+def edit(comment: Comment, origin: str | None, data: dict[str, Any]) -> datetime:
     """A reader's edit of their own comment, judged again as a new comment would be.
 
     The new text, name and website meet every rule a new post meets (but
@@ -301,7 +301,7 @@ def owner_status(comment: Comment) -> str:
     return OWNER_STATUS[comment.status]
 
 
-def owner_answer(comment: Comment, site_key: str, **extra) -> dict:
+def owner_answer(comment: Comment, site_key: str, **extra: Any) -> dict[str, Any]:
     """The API's answer to the author about their own comment.
 
     A comment not published has no avatar in it: an avatar answered for a

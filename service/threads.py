@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -77,7 +78,7 @@ def site_key(value: str | None) -> str:
     return value
 
 
-def _lookup_statement(by_key: bool):
+def _lookup_statement(by_key: bool) -> Read:
     # This is every thread read: built once from the tables, run as a Read.
     site, thread = Site.__table__.c, Thread.__table__.c
     return Read(
@@ -88,7 +89,7 @@ def _lookup_statement(by_key: bool):
     )
 
 
-def _thread_match(thread, by_key: bool):
+def _thread_match(thread: sa.ColumnCollection[str, Any], by_key: bool) -> sa.ColumnElement[bool]:
     # A page naming its thread finds it by key, else by its URL: a thread
     # keeps the key it was created with, and a page whose URL already has a
     # thread (with another key, or none) keeps reading and writing it.
@@ -124,7 +125,7 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
                      mail=mailer.configured())
 
 
-def _write_statement(by_key: bool):
+def _write_statement(by_key: bool) -> sa.Select[Any]:
     # All of the site's columns (the rules read its settings) beside what the
     # write path needs of the thread, as one plain row: no ORM instances.
     thread = Thread.__table__.c
@@ -175,12 +176,12 @@ def _bodies() -> VersionCache:
     return app_cache("causerie.thread_cache", BODY_CACHE_BYTES, len)
 
 
-def iso(value) -> str | None:
+def iso(value: datetime | None) -> str | None:
     """Naive UTC datetime as ISO 8601 with a Z."""
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def public_comment(comment: Comment, site_key: str) -> dict:
+def public_comment(comment: Comment, site_key: str) -> dict[str, Any]:
     """The public shape of a comment of the site ``site_key``: never an email or an IP hash."""
     if comment.status == "deleted":
         return {
@@ -245,7 +246,8 @@ def thread_body(ref: ThreadRef) -> bytes:
     if ref.thread_id is not None:
         cached = _bodies().get(ref.thread_id, (ref.version, ref.mail))
         if cached is not None:
-            return cached
+            found: bytes = cached
+            return found
     body = json.dumps(_build(ref), ensure_ascii=False, separators=(",", ":")).encode()
     if ref.thread_id is not None:
         _bodies().put(ref.thread_id, (ref.version, ref.mail), body)
@@ -261,7 +263,7 @@ _PUBLIC_COMMENTS = sa.select(
 ).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_(("approved", "deleted")))
 
 
-def _build(ref: ThreadRef) -> dict:
+def _build(ref: ThreadRef) -> dict[str, Any]:
     if ref.thread_id is None:
         return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0,
                            "notify": ref.mail},
