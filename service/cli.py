@@ -13,13 +13,14 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import auth, urls
+from .choices import DEFAULT_MODE, Mode, values_of
 from .extensions import db, init_migrations
 from .i18n import LANGUAGES
 from .demo import seed_demo
 from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
-from .models import DEFAULT_MODE, MODES, Comment, Moderator, Site
+from .models import Comment, Moderator, Site
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
 from .spam.cli import spam_group
@@ -57,7 +58,7 @@ def _origins(values) -> list[str]:
 @click.argument("key")
 @click.option("--origin", "origins", multiple=True, required=True, help="An origin whose pages embed the widget.")
 @click.option("--name", default="", help="A human name for the site.")
-@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True,
+@click.option("--mode", type=click.Choice(values_of(Mode)), default=DEFAULT_MODE.value, show_default=True,
               help="auto: the spam filter publishes, holds or files as spam; pre: hold every comment; "
                    "first-time: hold new commenters; post: publish at once.")
 @click.option("--language", type=click.Choice(LANGUAGES), default=LANGUAGES[0], show_default=True,

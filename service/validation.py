@@ -16,17 +16,9 @@ from flask import current_app, request
 from . import urls
 from .errors import APIError, ValidationError
 from .i18n import LANGUAGES
+from .limits import (MAX_AUTHOR, MAX_COMMENTER_KEY, MAX_EMAIL, MAX_ID, MAX_LANGUAGE_TAG, MAX_REASON, MAX_SITE_KEY,
+                     MAX_THREAD_KEY, MAX_TICKET, MAX_TITLE, MAX_URL, MAX_WEBSITE)
 
-MAX_AUTHOR = 80
-MAX_EMAIL = 254
-MAX_WEBSITE = 500
-MAX_TITLE = 300
-MAX_REASON = 500
-MAX_THREAD_KEY = 200
-MAX_COMMENTER_KEY = 200
-MAX_LANGUAGE_TAG = 35  # the longest common BCP 47 tags
-# Ids are 32-bit integers on PostgreSQL; larger ones cannot name anything.
-MAX_ID = 2**31 - 1
 # Tab, newline and carriage return are ordinary in text; every other control
 # character (NUL included) is refused rather than silently stored.
 TEXT_CONTROLS_OK = {"\t", "\n", "\r"}
@@ -146,8 +138,8 @@ def new_comment(payload: dict) -> dict:
     """Validate ``POST /api/comments``."""
     fields = Fields(payload)
     data = {
-        "site": fields.string("site", required=True, max_length=64),
-        "url": fields.web_url("url", required=True, max_length=urls.MAX_URL_LENGTH),
+        "site": fields.string("site", required=True, max_length=MAX_SITE_KEY),
+        "url": fields.web_url("url", required=True, max_length=MAX_URL),
         "thread": fields.string("thread", max_length=MAX_THREAD_KEY),
         "title": fields.string("title", max_length=MAX_TITLE),
         "parent_id": fields.integer("parent_id"),
@@ -160,7 +152,7 @@ def new_comment(payload: dict) -> dict:
         "notify": fields.boolean("notify"),
         "follow": fields.boolean("follow"),
         "language": fields.language("lang"),
-        "ticket": fields.string("ticket", max_length=500),
+        "ticket": fields.string("ticket", max_length=MAX_TICKET),
         "commenter": fields.string("commenter", max_length=MAX_COMMENTER_KEY),
         "hp": payload.get("hp") if isinstance(payload.get("hp"), str) else "",
     }

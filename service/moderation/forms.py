@@ -11,31 +11,27 @@ from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, Sele
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
-from .. import netguard, urls
-from ..auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from ..actions import MAX_STAFF_TEXT
+from .. import limits, netguard, urls
+from ..choices import Digest, Mode, values_of
 from ..i18n import LANGUAGE_NAMES, LANGUAGES
-from ..models import DIGESTS, MODES
-
-MAX_LIST_ITEMS = 500
 
 
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=limits.MAX_EMAIL)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=limits.MAX_PASSWORD)])
 
 
 class PasswordForm(FlaskForm):
     """A signed-in moderator changes their own password."""
 
     current = PasswordField(_l("Current password"), validators=[
-        DataRequired(_l("Type your current password.")), Length(max=MAX_PASSWORD_LENGTH)])
+        DataRequired(_l("Type your current password.")), Length(max=limits.MAX_PASSWORD)])
     new = PasswordField(_l("New password"), validators=[
         DataRequired(_l("Choose a new password.")),
-        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-               message=_l("The password must have at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+        Length(min=limits.MIN_PASSWORD, max=limits.MAX_PASSWORD,
+               message=_l("The password must have at least %(min)d characters.", min=limits.MIN_PASSWORD))])
     confirm = PasswordField(_l("New password again"), validators=[
         EqualTo("new", message=_l("The two new passwords are not the same."))])
 
@@ -47,7 +43,7 @@ class CsrfForm(FlaskForm):
 class TextForm(FlaskForm):
     """A staff reply, or a staff edit of a comment."""
 
-    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=MAX_STAFF_TEXT)])
+    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=limits.MAX_STAFF_TEXT)])
 
 
 class BanForm(FlaskForm):
@@ -58,7 +54,7 @@ class BanForm(FlaskForm):
         SelectChoice("365", _l("One year")),
         SelectChoice("forever", _l("For good")),
     ])
-    reason = StringField(_l("Reason (kept in the audit log)"), validators=[Length(max=500)])
+    reason = StringField(_l("Reason (kept in the audit log)"), validators=[Length(max=limits.MAX_REASON)])
     by_email = BooleanField(_l("By email address"), default=True)
     by_ip = BooleanField(_l("By network address"), default=True)
 
@@ -76,44 +72,44 @@ def _lines(text: str | None) -> list[str]:
 class SettingsForm(FlaskForm):
     """A site's moderation and notification settings."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.MAX_SITE_NAME)])
     mode = RadioField(_l("Moderation mode"), choices=[
-        SelectChoice("auto", _l("The spam filter decides: publish what it trusts, hold what it doubts, "
+        SelectChoice(Mode.AUTO, _l("The spam filter decides: publish what it trusts, hold what it doubts, "
                                 "file as spam what it is sure of")),
-        SelectChoice("pre", _l("Hold every comment for review")),
-        SelectChoice("first-time", _l("Hold first-time commenters; publish people already approved")),
-        SelectChoice("post", _l("Publish at once; moderate afterwards")),
+        SelectChoice(Mode.PRE, _l("Hold every comment for review")),
+        SelectChoice(Mode.FIRST_TIME, _l("Hold first-time commenters; publish people already approved")),
+        SelectChoice(Mode.POST, _l("Publish at once; moderate afterwards")),
     ], validators=[DataRequired()])
     spam_trust_first_time = BooleanField(_l("In first-time mode, publish a first comment the spam filter is "
                                             "confident about"))
-    origins = TextAreaField(_l("Allowed origins (one per line)"), validators=[DataRequired(), Length(max=20_000)])
-    banned_words = TextAreaField(_l("Banned words: rejected (one per line)"), validators=[Length(max=20_000)])
+    origins = TextAreaField(_l("Allowed origins (one per line)"), validators=[DataRequired(), Length(max=limits.MAX_LIST_TEXT)])
+    banned_words = TextAreaField(_l("Banned words: rejected (one per line)"), validators=[Length(max=limits.MAX_LIST_TEXT)])
     suspect_words = TextAreaField(_l("Suspect words: held for review (one per line)"),
-                                  validators=[Length(max=20_000)])
+                                  validators=[Length(max=limits.MAX_LIST_TEXT)])
     max_links = IntegerField(_l("Links allowed before a comment is held"), validators=[NumberRange(0, 100)])
     report_threshold = IntegerField(_l("Reports that send a comment back to the queue"),
                                     validators=[NumberRange(1, 1000)])
     edit_window = IntegerField(_l("Minutes readers may edit their comment (empty: service default)"),
                                validators=[Optional(), NumberRange(0, 7 * 24 * 60)])
     notify_emails = TextAreaField(_l("Notify these addresses (one per line; empty: the site's moderators)"),
-                                  validators=[Length(max=20_000)])
+                                  validators=[Length(max=limits.MAX_LIST_TEXT)])
     digest = SelectField(_l("Email"), choices=[
-        SelectChoice("instant", _l("One email per held comment")), SelectChoice("hourly", _l("An hourly digest")),
-        SelectChoice("daily", _l("A daily digest")), SelectChoice("off", _l("No email")),
+        SelectChoice(Digest.INSTANT, _l("One email per held comment")), SelectChoice(Digest.HOURLY, _l("An hourly digest")),
+        SelectChoice(Digest.DAILY, _l("A daily digest")), SelectChoice(Digest.OFF, _l("No email")),
     ])
     language = SelectField(_l("Language of the emails"),
                            choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES])
-    webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=500),
+    webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=limits.MAX_WEBHOOK_URL),
                                                                URL(require_tld=False)])
 
     def validate_mode(self, field):
         """Only the modes the rules know."""
-        if field.data not in MODES:
+        if field.data not in values_of(Mode):
             raise ValidationError(_l("Choose a moderation mode."))
 
     def validate_digest(self, field):
         """Only the known frequencies."""
-        if field.data not in DIGESTS:
+        if field.data not in values_of(Digest):
             raise ValidationError(_l("Choose how often to send email."))
 
     def validate_language(self, field):
@@ -124,7 +120,7 @@ class SettingsForm(FlaskForm):
     def validate_origins(self, field):
         """Each origin must be scheme://host[:port]."""
         values = _lines(field.data)
-        if len(values) > MAX_LIST_ITEMS:
+        if len(values) > limits.MAX_LIST_ITEMS:
             raise ValidationError(_l("Too many entries."))
         try:
             self.clean_origins = sorted({urls.normalize_origin(v) for v in values})
@@ -134,7 +130,7 @@ class SettingsForm(FlaskForm):
     def validate_notify_emails(self, field):
         """Each line must be an email address."""
         values = _lines(field.data)
-        if len(values) > MAX_LIST_ITEMS:
+        if len(values) > limits.MAX_LIST_ITEMS:
             raise ValidationError(_l("Too many entries."))
         clean = []
         for value in values:
@@ -166,4 +162,4 @@ class SettingsForm(FlaskForm):
     @staticmethod
     def words(text: str | None) -> list[str]:
         """A word list from the text area."""
-        return _lines(text)[:MAX_LIST_ITEMS]
+        return _lines(text)[:limits.MAX_LIST_ITEMS]

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from .. import actions, auth, links, login_limits, notify, security, stats, subscriptions
+from ..choices import Status
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
@@ -206,7 +207,7 @@ def queue_view():
     filters = queue.Filters.from_args(request.args)
     page = queue.load(me, filters)
     return render_template("moderation/queue.html", page=page, filters=filters, sites=queue.visible_sites(me),
-                           counts=queue.counts(me, filters.site), views=queue.VIEWS, form=CsrfForm(),
+                           counts=queue.counts(me, filters.site), views=list(queue.View), form=CsrfForm(),
                            actions=actions.ACTIONS)
 
 
@@ -507,7 +508,7 @@ def one_click(token: str):
     moderator = _link_moderator(link, comment)
     if not _acting():
         return render_template("moderation/link_confirm.html", link=link, comment=comment, form=CsrfForm())
-    if comment.status != "pending":
+    if comment.status != Status.PENDING:
         return _error_page(409, _("This comment was already decided: it is %(status)s now.",
                                   status=status_label(comment.status)))
     links.spend(link)

@@ -33,10 +33,13 @@ from typing import IO
 
 import sqlalchemy as sa
 
+from ..choices import Mode, Status, values_of
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import STATUSES, Ban, Comment, Site, Thread
-from .source import (MARKDOWN, MAX_AUTHOR, MAX_KEY, MAX_TITLE, ImportFileError, Source, SourceComment,
+from ..limits import (MAX_IMPORT_REF, MAX_LANGUAGE_CODE, MAX_SITE_KEY, MAX_SITE_NAME, MAX_STORED_AUTHOR,
+                      MAX_THREAD_KEY, MAX_TITLE, MAX_URL, MAX_WEBHOOK_URL)
+from ..models import Ban, Comment, Site, Thread
+from .source import (MARKDOWN, ImportFileError, Source, SourceComment,
                      SourceThread, clean_email, clean_line, clean_text, clean_website, parse_iso)
 
 FORMAT = "causerie-export"
@@ -242,7 +245,7 @@ class _Checker:
         return value
 
     def language(self, record: dict, name: str, where: str) -> str | None:
-        value = self.string(record, name, where, optional=True, limit=8)
+        value = self.string(record, name, where, optional=True, limit=MAX_LANGUAGE_CODE)
         return value if value in LANGUAGES else None
 
     def hexhash(self, record: dict, name: str, where: str) -> str | None:
@@ -254,10 +257,10 @@ class _Checker:
     def site(self, value) -> dict:
         record = self.obj(value, "site")
         settings = {
-            "key": self.string(record, "key", "site", optional=True, limit=64),
-            "name": clean_line(self.string(record, "name", "site", optional=True), 200),
+            "key": self.string(record, "key", "site", optional=True, limit=MAX_SITE_KEY),
+            "name": clean_line(self.string(record, "name", "site", optional=True), MAX_SITE_NAME),
             "origins": self.strings(record, "origins", "site"),
-            "mode": self.string(record, "mode", "site", optional=True) or "first-time",
+            "mode": self.string(record, "mode", "site", optional=True) or Mode.FIRST_TIME,
             "banned_words": self.strings(record, "banned_words", "site"),
             "suspect_words": self.strings(record, "suspect_words", "site"),
             "max_links": self.integer(record, "max_links", "site", optional=True),
@@ -265,8 +268,8 @@ class _Checker:
             "edit_window": self.integer(record, "edit_window", "site", optional=True),
             "notify_emails": self.strings(record, "notify_emails", "site"),
             "digest": self.string(record, "digest", "site", optional=True),
-            "webhook_url": self.string(record, "webhook_url", "site", optional=True, limit=500),
-            "language": self.string(record, "language", "site", optional=True, limit=8),
+            "webhook_url": self.string(record, "webhook_url", "site", optional=True, limit=MAX_WEBHOOK_URL),
+            "language": self.string(record, "language", "site", optional=True, limit=MAX_LANGUAGE_CODE),
             "created_at": self.date(record, "created_at", "site"),
         }
         return {name: value for name, value in settings.items()
@@ -274,10 +277,10 @@ class _Checker:
 
     def thread(self, value, where: str) -> SourceThread:
         record = self.obj(value, where)
-        url = self.string(record, "url", where, limit=2048)
+        url = self.string(record, "url", where, limit=MAX_URL)
         return SourceThread(
             ref=url, url=url,
-            key=self.string(record, "key", where, optional=True, limit=MAX_KEY),
+            key=self.string(record, "key", where, optional=True, limit=MAX_THREAD_KEY),
             title=clean_line(self.string(record, "title", where, optional=True), MAX_TITLE) or None,
             locked=self.boolean(record, "locked", where),
             created_at=self.date(record, "created_at", where),
@@ -286,14 +289,14 @@ class _Checker:
     def comment(self, value, where: str) -> SourceComment:
         record = self.obj(value, where)
         status = self.string(record, "status", where)
-        if status not in STATUSES:
-            self._fail(f"{where}.status", f"expected one of {', '.join(STATUSES)}")
+        if status not in values_of(Status):
+            self._fail(f"{where}.status", f"expected one of {', '.join(Status)}")
         email = self.string(record, "email", where, optional=True)
         return SourceComment(
-            ref=self.string(record, "id", where, limit=200),
+            ref=self.string(record, "id", where, limit=MAX_IMPORT_REF),
             thread_ref=self.string(record, "thread", where),
             parent_ref=self.string(record, "parent", where, optional=True),
-            author=clean_line(self.string(record, "author", where, optional=True), MAX_AUTHOR, fold=False),
+            author=clean_line(self.string(record, "author", where, optional=True), MAX_STORED_AUTHOR, fold=False),
             email=clean_email(email) if email else None,
             website=clean_website(self.string(record, "website", where, optional=True)),
             body=clean_text(self.string(record, "text", where)),

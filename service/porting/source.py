@@ -19,13 +19,7 @@ from typing import IO, Callable
 from email_validator import EmailNotValidError, validate_email
 
 from .. import urls
-
-MAX_AUTHOR = 100  # the column's size; the API allows less for new comments
-MAX_EMAIL = 254
-MAX_WEBSITE = 500
-MAX_TITLE = 300
-MAX_KEY = 200
-MAX_REF = 200
+from ..limits import MAX_EMAIL, MAX_WEBSITE
 # Threads, comments and bans one file may hold: about twenty times the
 # biggest blog we know of, and a bound on the memory a hostile file can take.
 MAX_ROWS = 1_000_000
