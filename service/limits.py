@@ -23,6 +23,9 @@ MAX_STORED_AUTHOR = 100
 MAX_EMAIL = 254
 MAX_WEBSITE = 500
 MAX_WEBHOOK_URL = 500
+# Who acted, and what they did, in the audit log.
+MAX_ACTOR = 100
+MAX_ACTION = 32
 # A reader's report, or a moderator's note on a ban.
 MAX_REASON = 500
 MAX_COMMENTER_KEY = 200

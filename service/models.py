@@ -265,8 +265,8 @@ class ModerationEvent(db.Model):
     moderator_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("moderator.id", ondelete="SET NULL"), default=None
     )
-    actor: Mapped[str] = mapped_column(sa.String(100), default="system")
-    action: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(limits.MAX_ACTOR), default="system")
+    action: Mapped[str] = mapped_column(sa.String(limits.MAX_ACTION))
     from_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     to_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     detail: Mapped[str] = mapped_column(sa.Text, default="")

@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, links, login_limits, notify, security, stats, subscriptions
+from .. import actions, auth, limits, links, login_limits, notify, security, stats, subscriptions
 from ..choices import Status
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
@@ -371,9 +371,9 @@ def audit_view():
         comment_id = int(request.args["comment"]) if request.args.get("comment") else None
     except ValueError:
         abort(400)
-    site = request.args.get("site", "")[:64]
-    action = request.args.get("action", "")[:32]
-    actor = request.args.get("actor", "")[:100]
+    site = request.args.get("site", "")[:limits.MAX_SITE_KEY]
+    action = request.args.get("action", "")[:limits.MAX_ACTION]
+    actor = request.args.get("actor", "")[:limits.MAX_ACTOR]
     events, total = queue.audit_page(me, site, action, actor, comment_id, page)
     known_actions, actors = queue.audit_actions(me)
     return render_template("moderation/audit.html", events=events, total=total, page=page,
@@ -452,7 +452,7 @@ class _SettingsData:
 
 
 def _period() -> tuple[str, int]:
-    site = request.args.get("site", "")[:64]
+    site = request.args.get("site", "")[:limits.MAX_SITE_KEY]
     try:
         days = int(request.args.get("days", "30"))
     except ValueError:

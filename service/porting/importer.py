@@ -36,7 +36,7 @@ from ..spam import filter as spam_filter, model as spam_model
 from ..choices import Digest, Mode, Status, values_of
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..limits import MAX_IMPORT_REF, MAX_THREAD_KEY
+from ..limits import MAX_ACTOR, MAX_IMPORT_REF, MAX_THREAD_KEY
 from ..models import Ban, Comment, ModerationEvent, Site, Thread, utcnow
 from . import text as bodies
 from .source import ImportFileError, Source, SourceComment
@@ -420,7 +420,7 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
     if not (summary.comments_created or summary.threads_created or summary.site_created):
         return
     db.session.add(ModerationEvent(
-        site_id=site.id, actor=actor[:100], action="imported",
+        site_id=site.id, actor=actor[:MAX_ACTOR], action="imported",
         detail=f"{summary.format}: {summary.comments_created} comments and {summary.threads_created} "
                f"threads created, {summary.comments_skipped} skipped"))
 
