@@ -99,7 +99,8 @@ class _DatabaseCollector:
         """The gauges, one query each."""
         open_report = sa.exists().where(Report.comment_id == Comment.id, Report.resolved.is_(False))
         per_site = {
-            "causerie_comments_pending": ("Comments waiting for a moderator, by site.", Comment.status == Status.PENDING),
+            "causerie_comments_pending": ("Comments waiting for a moderator, by site.",
+                                          Comment.status == Status.PENDING),
             "causerie_comments_reported": ("Comments with open reader reports, by site.",
                                            sa.and_(open_report, Comment.status != Status.DELETED)),
         }

@@ -59,7 +59,8 @@ class Site(db.Model):
     last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
     webhook_url: Mapped[str | None] = mapped_column(sa.String(limits.MAX_WEBHOOK_URL), default=None)
     # The language of the site's emails, to its moderators and to its readers.
-    language: Mapped[str] = mapped_column(sa.String(limits.MAX_LANGUAGE_CODE), default=LANGUAGES[0], server_default=LANGUAGES[0])
+    language: Mapped[str] = mapped_column(sa.String(limits.MAX_LANGUAGE_CODE), default=LANGUAGES[0],
+                                          server_default=LANGUAGES[0])
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     threads = relationship("Thread", back_populates="site", cascade="all, delete-orphan")

@@ -82,8 +82,10 @@ class SettingsForm(FlaskForm):
     ], validators=[DataRequired()])
     spam_trust_first_time = BooleanField(_l("In first-time mode, publish a first comment the spam filter is "
                                             "confident about"))
-    origins = TextAreaField(_l("Allowed origins (one per line)"), validators=[DataRequired(), Length(max=limits.MAX_LIST_TEXT)])
-    banned_words = TextAreaField(_l("Banned words: rejected (one per line)"), validators=[Length(max=limits.MAX_LIST_TEXT)])
+    origins = TextAreaField(_l("Allowed origins (one per line)"),
+                            validators=[DataRequired(), Length(max=limits.MAX_LIST_TEXT)])
+    banned_words = TextAreaField(_l("Banned words: rejected (one per line)"),
+                                 validators=[Length(max=limits.MAX_LIST_TEXT)])
     suspect_words = TextAreaField(_l("Suspect words: held for review (one per line)"),
                                   validators=[Length(max=limits.MAX_LIST_TEXT)])
     max_links = IntegerField(_l("Links allowed before a comment is held"), validators=[NumberRange(0, 100)])
@@ -94,7 +96,8 @@ class SettingsForm(FlaskForm):
     notify_emails = TextAreaField(_l("Notify these addresses (one per line; empty: the site's moderators)"),
                                   validators=[Length(max=limits.MAX_LIST_TEXT)])
     digest = SelectField(_l("Email"), choices=[
-        SelectChoice(Digest.INSTANT, _l("One email per held comment")), SelectChoice(Digest.HOURLY, _l("An hourly digest")),
+        SelectChoice(Digest.INSTANT, _l("One email per held comment")),
+        SelectChoice(Digest.HOURLY, _l("An hourly digest")),
         SelectChoice(Digest.DAILY, _l("A daily digest")), SelectChoice(Digest.OFF, _l("No email")),
     ])
     language = SelectField(_l("Language of the emails"),

@@ -104,8 +104,8 @@ def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str,
 # What a new comment is judged with, in one round trip: the site's counts of
 # the candidate features, the thread's last approved comments (kind 1) and
 # whether the commenter has an approved comment on the site (kind 2).
-_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"), _comment.status == Status.APPROVED,
-                                         _comment.id != sa.bindparam("exclude"))
+_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"),
+                                         _comment.status == Status.APPROVED, _comment.id != sa.bindparam("exclude"))
           .order_by(_comment.id.desc()).limit(THREAD_TEXTS).subquery())
 _known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
                                        _comment.commenter_hash == sa.bindparam("commenter_hash"),
