@@ -158,7 +158,7 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_MAIL_FROM": _env("MAIL_FROM", "causerie@localhost"),
         "CAUSERIE_IP_RETENTION_DAYS": _env_int("IP_RETENTION_DAYS", 30),
         # A moderator's session ends this many seconds after signing in (on
-        # the server too, see service.auth), however often it is used.
+        # the server too, see service.moderation.auth), however often it is used.
         "PERMANENT_SESSION_LIFETIME": _env_positive_int("SESSION_LIFETIME", 12 * 3600),
         "CAUSERIE_WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         "SESSION_COOKIE_HTTPONLY": True,

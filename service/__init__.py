@@ -2,6 +2,26 @@
 
 ``create_app()`` is the application factory: it reads the settings, binds
 the extensions, registers the blueprints, error handlers and CLI commands.
+
+The map of the package.  Imports point down it, never up: a module uses its
+own layer and the ones below.
+
+faces     where a request or a command comes in
+          api/ (the widget's JSON), moderation/ (the /moderate pages, and
+          what moderating is: actions, auth, login_limits, queue, stats),
+          embed, feeds, widget, demo, health; cli, and the commands it
+          gathers: worker, server, doctor, porting/cli, spam/cli and
+          spam/evaluate
+domain    what the service does, whichever face asks
+          comments (the whole write path), rules, spam/ (the filter),
+          notifications/ (outbox, emails, digests, webhooks, subscriptions),
+          threads (the read path, with cache, freshness and origins), privacy,
+          audit, links, porting/ (the importers and the backup), metrics
+models    models: the tables
+ground    what every layer may use, knowing no table
+          settings (config.py), extensions, errors, request, reads, sanitize,
+          urls, validation, hashing, tickets, read_limits, mailer, netguard,
+          i18n, strings, logs, security, files
 """
 
 from __future__ import annotations
@@ -12,7 +32,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import api, cli, demo, embed, errors, feeds, health, i18n, logs, metrics, moderation, security, settings, widget
 from .application import Causerie
 from .extensions import READS, bind_reads, db, init_limiter, init_migrations, limiter_settings, ping_when_idle
-from .moderation import porting_views  # noqa: F401 - the admin import/backup pages join the moderation blueprint
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp, embed.bp)
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import auth, urls
+from . import urls
 from .choices import DEFAULT_MODE, Mode, values_of
 from .extensions import db, init_migrations
 from .i18n import LANGUAGES
@@ -21,6 +21,7 @@ from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
 from .models import Comment, Moderator, Site
+from .moderation import auth
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
 from .spam.cli import spam_group

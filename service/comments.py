@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from . import audit, hashing, notify, rules, sanitize, spam, subscriptions, threads, tickets
+from . import audit, hashing, rules, sanitize, spam, threads, tickets
 from .choices import Status
 from .errors import APIError, ValidationError
 from .extensions import db
 from .limits import MAX_ID
 from .models import Comment, Report, Site, Thread, utcnow
+from .notifications import events, subscriptions
 
 # What a reader is told about their own comment: spam and refusals look the
 # same as a rejection, so a spammer learns nothing about which rule fired.
@@ -109,7 +110,7 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     )
     _insert(comment, title)
     audit.record(comment, "created", to_status=status, actor="rules", detail=", ".join(comment.reasons))
-    notify.enqueue("comment.created", comment, site=site)
+    events.enqueue("comment.created", comment, site=site)
     replies = subscriptions.ask(comment, site)
     # Answer from what is in hand: after the commit the site's attributes
     # would be read again from the database.
@@ -238,7 +239,7 @@ def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
     audit.record(comment, "edited", from_status=before, to_status=comment.status, actor="reader",
                  detail=", ".join(rules.reasons(verdicts)))
     if sent_back:
-        notify.enqueue("comment.edited", comment, site=site)
+        events.enqueue("comment.edited", comment, site=site)
     db.session.commit()
     return until
 
@@ -286,7 +287,7 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
         comment.reasons = sorted(set(comment.reasons or []) | {"reported"})
         audit.record(comment, "reported", from_status=Status.APPROVED, to_status=Status.PENDING, actor="readers",
                      detail=f"{open_reports} reports")
-        notify.enqueue("comment.reported", comment)
+        events.enqueue("comment.reported", comment)
     db.session.commit()
 
 

@@ -1,12 +1,17 @@
 """Serving the embeddable widget: one script, its CSS and English inside.
 
-The files under ``widget/`` are assembled once per process: the stylesheet,
-the English table and the list of the other languages of ``widget/i18n/``
-are put into the script (so a page view costs one request for all of it;
+The widget is written in ``widget/causerie.js`` and minified by terser into
+``widget/causerie.min.js`` (``npm run build``, committed), whose first line
+names the SHA-256 of the source it was built from: a build of another source
+is refused here, so a stale build never reaches a browser unnoticed, and
+neither the service nor its tests need Node.
+
+The files are assembled once per process: the stylesheet, the English table
+and the codes of the languages of ``widget/i18n/`` take the place of the
+build's string slots (so a page view costs one request for all of it;
 another language's table comes with the thread, see ``service/strings.py``),
-the result is minified and gzip-compressed, and
-its content hash becomes the strong ETag and the version of the long-lived
-URL ``/widget.js?v=HASH``.
+and the result is gzip-compressed; its content hash becomes the strong ETag
+and the version of the long-lived URL ``/widget.js?v=HASH``.
 """
 
 from __future__ import annotations
@@ -14,20 +19,25 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import rcssmin
-import rjsmin
 from flask import Blueprint, Flask, Response, current_app, request, url_for
 
 from . import strings
 from .files import widget_dir
 
 WIDGET_DIR = widget_dir()
-CSS_SLOT = "'__CSS__'"
-I18N_SLOT = "/*I18N*/{en: {n: {}}}"
-LANGUAGES_SLOT = "'__LANGS__'"
+SOURCE = "causerie.js"
+BUILT = "causerie.min.js"
+# The build's first line, written by widget/build.mjs.
+PROVENANCE = re.compile(r"// Built from causerie\.js ([0-9a-f]{64}) [^\n]*\n")
+# terser writes string literals in double quotes.
+CSS_SLOT = '"__CSS__"'
+ENGLISH_SLOT = '"__ENGLISH__"'
+LANGUAGES_SLOT = '"__LANGUAGES__"'
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
 
@@ -43,18 +53,31 @@ class Bundle:
     version: str
 
 
+def source_digest(directory: Path = WIDGET_DIR) -> str:
+    """The SHA-256 of the widget's source, as widget/build.mjs records it."""
+    return hashlib.sha256((directory / SOURCE).read_text("utf-8").encode()).hexdigest()
+
+
+def built_script(directory: Path = WIDGET_DIR) -> str:
+    """The minified widget without its first line, if it was built from the source beside it."""
+    built = (directory / BUILT).read_text("utf-8")
+    provenance = PROVENANCE.match(built)
+    if not provenance or provenance[1] != source_digest(directory):
+        raise RuntimeError(f"widget/{BUILT} was not built from widget/{SOURCE}: run `npm ci && npm run build`")
+    return built[provenance.end():]
+
+
 def build(directory: Path = WIDGET_DIR) -> Bundle:
-    """Assemble, minify and compress the widget from its source files."""
-    script = (directory / "causerie.js").read_text("utf-8")
+    """Assemble and compress the widget from its build, stylesheet and tables."""
+    script = built_script(directory)
+    if any(script.count(slot) != 1 for slot in (CSS_SLOT, ENGLISH_SLOT, LANGUAGES_SLOT)):
+        raise RuntimeError(f"widget/{BUILT} lost a slot for the CSS, the English table or the languages")
     css = rcssmin.cssmin((directory / "causerie.css").read_text("utf-8"))
     tables = strings.read_tables(directory)
-    if CSS_SLOT not in script or I18N_SLOT not in script or LANGUAGES_SLOT not in script:
-        raise RuntimeError("widget/causerie.js lost its CSS or i18n slot")
-    others = " ".join(code for code in tables if code != strings.SOURCE)
-    script = script.replace(CSS_SLOT, json.dumps(css)).replace(LANGUAGES_SLOT, json.dumps(others)).replace(
-        I18N_SLOT, json.dumps({strings.SOURCE: tables[strings.SOURCE]}, ensure_ascii=False, separators=(",", ":"))
-    )
-    body = rjsmin.jsmin(script).encode("utf-8")
+    english = json.dumps(tables[strings.SOURCE], ensure_ascii=False, separators=(",", ":"))
+    script = (script.replace(CSS_SLOT, json.dumps(css)).replace(ENGLISH_SLOT, english)
+              .replace(LANGUAGES_SLOT, json.dumps(" ".join(tables))))
+    body = script.encode("utf-8")
     # mtime=0: the same source gives the same bytes, so every process agrees on ETags.
     gzipped = gzip.compress(body, compresslevel=9, mtime=0)
     return Bundle(body, gzipped, hashlib.sha256(body).hexdigest()[:16])

@@ -13,7 +13,7 @@ import time
 import click
 from flask.cli import with_appcontext
 
-from . import notify
+from .notifications import delivery, outbox
 from .extensions import db
 
 
@@ -26,13 +26,13 @@ from .extensions import db
 def worker_command(once, interval, retry_failed):
     """Deliver notification emails, digests and webhooks, retrying with backoff."""
     if retry_failed:
-        click.echo(f"{notify.retry_failed()} failed deliveries queued again.")
+        click.echo(f"{outbox.retry_failed()} failed deliveries queued again.")
     stopping = []
     # A stop signal lets the current delivery finish instead of cutting it off.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
     while True:
-        result = notify.run_once()
+        result = delivery.run_once()
         db.session.remove()
         if once or result.sent or result.retried or result.failed:
             click.echo(f"sent {result.sent}, retrying {result.retried}, failed {result.failed}, "

@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service import auth, hashing, sanitize
+from service import hashing, sanitize
+from service.moderation import auth
 from service.extensions import db
 from service.models import Comment, Moderator, Site, Thread, utcnow
 from tests.access_table import csrf_token

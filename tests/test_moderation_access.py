@@ -168,7 +168,7 @@ def test_signing_out_ends_the_session(app, mod):
 
 
 def test_changing_the_password_signs_out_other_sessions(app, mod):
-    from service import auth
+    from service.moderation import auth
     from service.extensions import db
     from service.models import Moderator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from service import actions
+from service.moderation import actions
 from service.extensions import db
 from service.models import Ban, Comment, ModerationEvent, Outbox, Report, Site, Thread
 from tests.conftest import Reader

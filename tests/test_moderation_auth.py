@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from service import auth
+from service.moderation import auth
 from service.extensions import db
 from service.models import Moderator
 from tests.access_table import csrf_token

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service import notify
+from service.notifications import delivery, outbox, subscriptions, webhooks
 from service.extensions import db
 from service.models import Comment, Outbox, Site, utcnow
 from tests.conftest import Reader, add_site
@@ -39,7 +39,7 @@ def held_site(app):
 
 def run(app, now=None):
     with app.app_context():
-        return notify.run_once(now)
+        return delivery.run_once(now)
 
 
 def rows(app):
@@ -561,7 +561,7 @@ def test_after_unsubscribing_replies_need_a_new_confirmation(app, client, smtp):
     add_site(app, "blog", mode="post")
     parent_id = subscribed(app, client, smtp)
     with app.app_context():
-        notify.unsubscribe(db.session.get(Comment, parent_id))
+        subscriptions.unsubscribe(db.session.get(Comment, parent_id))
         db.session.commit()
     answer = Reader(client, "blog").post(text="Back again", email="asker@example.org", notify=True)
     assert answer.json["notify"] == "confirm" and confirmed_at(app, parent_id) is None
@@ -572,7 +572,7 @@ def test_a_confirmation_link_after_unsubscribing_says_it_no_longer_applies(app, 
     parent_id = Reader(client, "blog").post(email="asker@example.org", notify=True).json["comment"]["id"]
     run(app)
     with app.app_context():
-        notify.unsubscribe(db.session.get(Comment, parent_id))
+        subscriptions.unsubscribe(db.session.get(Comment, parent_id))
         db.session.commit()
     response = app.test_client().post(confirmation_path(smtp, "asker@example.org"))
     assert response.status_code == 410 and "were stopped" in response.get_data(as_text=True)
@@ -637,8 +637,8 @@ def test_dead_mail_server_loses_nothing_and_retries_with_backoff(app, client, he
 
 
 def test_backoff_doubles_and_is_capped():
-    assert [notify.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
-    assert notify.backoff(30) == timedelta(hours=6)
+    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
+    assert outbox.backoff(30) == timedelta(hours=6)
 
 
 def test_delivery_failing_every_time_is_marked_failed_and_can_be_retried(app, client, held_site):
@@ -646,11 +646,11 @@ def test_delivery_failing_every_time_is_marked_failed_and_can_be_retried(app, cl
     set_site(app, notify_emails=["desk@example.org"])
     Reader(client, "blog").post()
     now = utcnow()
-    for attempt in range(notify.MAX_ATTEMPTS):
+    for attempt in range(outbox.MAX_ATTEMPTS):
         run(app, now + timedelta(days=attempt))
-    assert rows(app)[0][2:] == ("failed", notify.MAX_ATTEMPTS)
+    assert rows(app)[0][2:] == ("failed", outbox.MAX_ATTEMPTS)
     with app.app_context():
-        assert notify.retry_failed() == 1
+        assert outbox.retry_failed() == 1
     assert rows(app)[0][2:] == ("pending", 0)
 
 
@@ -660,9 +660,9 @@ def test_a_row_claimed_by_another_worker_is_not_sent_twice(app, client, smtp, he
     now = utcnow()
     with app.app_context():
         entry_id = db.session.scalar(sa.select(Outbox.id))
-        assert notify._claim(entry_id, now)  # noqa: SLF001 - another worker took it
+        assert outbox.claim(entry_id, now)  # another worker took it
     assert run(app, now).sent == 0
-    assert run(app, now + notify.LEASE + timedelta(seconds=1)).sent == 1  # its lease ran out
+    assert run(app, now + outbox.LEASE + timedelta(seconds=1)).sent == 1  # its lease ran out
 
 
 def test_worker_command_delivers_once(app, client, smtp, held_site):
@@ -694,7 +694,7 @@ def test_webhook_receives_new_comments_signed_with_the_sites_key(app, client, re
     assert "private@example.org" not in body.decode() and "email" not in payload["comment"]
     stamp, signature = (part.split("=", 1)[1] for part in headers["Causerie-Signature"].split(","))
     with app.app_context():
-        secret = notify.webhook_secret(db.session.scalar(sa.select(Site)))
+        secret = webhooks.webhook_secret(db.session.scalar(sa.select(Site)))
     expected = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(signature, expected)
 
@@ -767,13 +767,13 @@ def test_webhook_to_a_loopback_receiver_is_refused_by_default(app, client):
     "http://[fc00::1]/hook", "http://100.64.0.1/hook",
 ])
 def test_internal_addresses_are_refused(url):
-    with pytest.raises(notify.netguard.RefusedURL):
-        notify.netguard.check(url)
+    with pytest.raises(webhooks.netguard.RefusedURL):
+        webhooks.netguard.check(url)
 
 
 def test_a_public_address_passes_and_internal_ones_pass_when_allowed():
-    assert notify.netguard.check("https://93.184.216.34/hook").address == "93.184.216.34"
-    assert notify.netguard.check("http://127.0.0.1:81/x?y=1", allow_private=True).path == "/x?y=1"
+    assert webhooks.netguard.check("https://93.184.216.34/hook").address == "93.184.216.34"
+    assert webhooks.netguard.check("http://127.0.0.1:81/x?y=1", allow_private=True).path == "/x?y=1"
 
 
 def test_delivery_connects_to_the_checked_address_and_sends_the_original_host(app):
@@ -792,7 +792,7 @@ def test_delivery_connects_to_the_checked_address_and_sends_the_original_host(ap
 
 def test_a_receiver_that_trickles_its_answer_is_cut_at_the_deadline(app, client, monkeypatch):
     app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"] = True
-    monkeypatch.setattr(notify, "WEBHOOK_TIMEOUT", 1)
+    monkeypatch.setattr(webhooks, "WEBHOOK_TIMEOUT", 1)
     with TricklingReceiver(headers=40, every=0.25) as receiver:
         add_site(app, "blog", mode="post", webhook_url=receiver.url)
         Reader(client, "blog").post()
@@ -810,8 +810,8 @@ def test_no_webhook_row_without_a_webhook_url(app, client):
 
 def test_signature_covers_the_timestamp():
     body = b'{"a":1}'
-    assert notify.sign("k", 1, body) != notify.sign("k", 2, body)
-    assert notify.sign("k", 1, body).startswith("t=1,v1=")
+    assert webhooks.sign("k", 1, body) != webhooks.sign("k", 2, body)
+    assert webhooks.sign("k", 1, body).startswith("t=1,v1=")
 
 
 def test_digest_includes_a_comment_sent_back_by_reports(app, client, smtp):
@@ -837,7 +837,7 @@ def test_housekeeping_forgets_old_sent_rows_and_expired_link_ids(app, two_sites)
             UsedToken(jti="recent", used_at=now - timedelta(days=1)),
         ])
         db.session.commit()
-        notify.housekeeping(now)
+        outbox.housekeeping(now)
         assert db.session.scalar(sa.select(sa.func.count(Outbox.id))) == 2
         assert db.session.scalars(sa.select(UsedToken.jti)).all() == ["recent"]
 

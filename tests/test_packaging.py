@@ -61,7 +61,8 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_installs_one_package_with_everything_it_reads(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"causerie", wheel.name.split("-py")[0] + ".dist-info"}
-    for needed in ("causerie/settings.py", "causerie/_widget/causerie.js", "causerie/_widget/causerie.css",
+    for needed in ("causerie/settings.py", "causerie/_widget/causerie.js", "causerie/_widget/causerie.min.js",
+                   "causerie/_widget/causerie.css",
                    "causerie/_widget/i18n/fr.json", "causerie/_widget/i18n/de.json",
                    "causerie/templates/embed/thread.html", "causerie/templates/moderation/email/followed.txt",
                    "causerie/translations/nl/LC_MESSAGES/messages.po",

@@ -9,8 +9,9 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from service import actions, spam
+from service import spam
 from service.choices import SpamVerdict, values_of
+from service.moderation import actions
 from service.extensions import db
 from service.models import Comment, Site, SpamCount, SpamLesson
 from service.spam import model

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service import stats
+from service.moderation import stats
 from service.extensions import db
 from service.models import Site, utcnow
 from tests.moderation_helpers import add_comment

@@ -1,5 +1,12 @@
 """The moderation workspace, mounted at /moderate: server-rendered pages,
-session sign-in, CSRF-protected forms, light progressive JavaScript."""
+session sign-in, CSRF-protected forms, light progressive JavaScript.
+
+The pages (views, porting_views for import and backup, labels for the
+templates) register themselves on :data:`bp`, imported at the end of this
+module.  Beside them is what moderating is: actions (a moderator's
+decisions), auth (accounts, passwords, sessions; ``causerie moderators``
+uses it too), login_limits, queue (what the queue shows) and stats.
+"""
 
 from flask import Blueprint
 from werkzeug.routing import IntegerConverter
@@ -23,10 +30,9 @@ bp = Blueprint(
 )
 
 
-
 @bp.record_once
 def _register_converter(state):
     state.app.url_map.converters.setdefault("id", IdConverter)
 
 
-from . import labels, views  # noqa: E402,F401 - they register themselves on bp
+from . import labels, porting_views, views  # noqa: E402,F401 - they register themselves on bp

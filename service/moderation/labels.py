@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
-from .. import auth, limits, stats
+from .. import limits
 from ..choices import Status
 from ..models import Moderator
-from . import bp
+from . import auth, bp, stats
 from .queue import View
 
 
@@ -115,7 +115,7 @@ def reason_text(code: str) -> str:
 
 @bp.app_template_global()
 def duration(seconds: float | None):
-    """A duration as (amount, unit), see :func:`service.stats.duration`."""
+    """A duration as (amount, unit), see :func:`service.moderation.stats.duration`."""
     return stats.duration(seconds)
 
 

@@ -22,13 +22,12 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from .. import auth
 from ..extensions import db
 from ..models import ModerationEvent, Site, utcnow
 from ..porting import FORMATS
 from ..porting.source import ImportFileError, Source
 from ..security import csrf
-from . import bp, queue
+from . import auth, bp, queue
 
 DEFAULT_MAX_UPLOAD = 100 * 1024 * 1024
 FORMAT_NAMES = {"disqus": _l("Disqus (XML export)"), "wordpress": _l("WordPress (WXR export)"),

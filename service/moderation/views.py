@@ -18,12 +18,13 @@ from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
-from .. import actions, auth, limits, links, login_limits, notify, security, stats, subscriptions
+from .. import limits, links, security
 from ..choices import Status
+from ..notifications import subscriptions, webhooks
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
 from ..security import csrf
-from . import bp, queue
+from . import actions, auth, bp, login_limits, queue, stats
 from .labels import status_label
 from .forms import BanForm, CsrfForm, LoginForm, PasswordForm, SettingsForm, TextForm
 
@@ -426,7 +427,7 @@ def site_settings(key: str):
     if request.method == "POST":
         status = 400
     return render_template("moderation/settings.html", site=site, form=form,
-                           webhook_secret=notify.webhook_secret(site)), status
+                           webhook_secret=webhooks.webhook_secret(site)), status
 
 
 class _SettingsData:
@@ -554,6 +555,6 @@ def unsubscribe(token: str):
         raise links.LinkError(404, "invalid")
     if not _acting():
         return render_template("moderation/unsubscribe.html", comment=comment, done=False)
-    stopped = notify.unsubscribe(comment)
+    stopped = subscriptions.unsubscribe(comment)
     db.session.commit()
     return render_template("moderation/unsubscribe.html", comment=comment, done=True, stopped=stopped)

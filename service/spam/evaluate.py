@@ -145,7 +145,8 @@ def replay(rows: list[Row], mode: str = Mode.AUTO, *, use_prior: bool = True) ->
 
 
 def _replay(app, rows: list[Row], mode: str) -> Result:
-    from .. import actions, comments, tickets  # noqa: PLC0415 - loaded with the throwaway app
+    from .. import comments, tickets  # noqa: PLC0415 - loaded with the throwaway app
+    from ..moderation import actions  # noqa: PLC0415
     from ..extensions import db  # noqa: PLC0415
     from ..models import Comment, Site  # noqa: PLC0415
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from service import auth
+from service.moderation import auth
 from service.extensions import db
 from service.models import Comment, Moderator, Site
 

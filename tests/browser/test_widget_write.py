@@ -34,6 +34,10 @@ def post(form, text, name=None, **fields):
     form.get_by_role("button", name="Post comment").click()
 
 
+# What the widget remembers for the page's one site (widget/causerie.js names the format).
+REMEMBERED = "JSON.parse(localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('causerie:v2:'))))"
+
+
 def stored(live_server, comment_id):
     with live_server.app.app_context():
         return db.session.get(Comment, comment_id)
@@ -124,8 +128,7 @@ def test_rejected_pending_comment_disappears_and_is_forgotten(live_server, host_
     page.reload()
     expect(w.locator("h2")).to_have_text("0 comments")
     expect(w.locator("article")).to_have_count(0)
-    page.wait_for_function("id => !(id in JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).mine)",
-                           arg=str(comment_id))
+    page.wait_for_function(f"id => !(id in {REMEMBERED}.ownComments)", arg=str(comment_id))
 
 
 def test_author_edits_then_deletes_own_comment_within_the_window(live_server, host_page, page):
@@ -153,6 +156,50 @@ def test_author_edits_then_deletes_own_comment_within_the_window(live_server, ho
     expect(w.locator("h2")).to_have_text("1 comment")
     expect(w.locator("h2")).to_be_focused()
     assert stored(live_server, comment_id).status == "deleted"
+    assert page.errors == []
+
+
+def test_what_an_older_widget_remembered_is_rewritten_and_still_lets_the_author_edit_and_delete(
+        live_server, host_page, page):
+    w, _ = open_thread(live_server, host_page, page)
+    post(w.locator("form.f"), "Written before the upgrade", name="Early Bird",
+         **{"Email (optional, never shown)": "early@example.org"})
+    comment_id = w.locator("article").get_attribute("data-id")
+    # The same memory in the format of the widget before version 2: one-letter keys, no version.
+    page.evaluate("""id => {
+        const key = Object.keys(localStorage).find(k => k.startsWith('causerie:v2:'));
+        const now = JSON.parse(localStorage.getItem(key)), own = now.ownComments[id];
+        const old = {me: {a: now.author.name, e: now.author.email}, c: now.commenter, o: 'newest',
+                     mine: {[id]: {k: own.editToken, u: own.editableUntil, x: own.text, p: own.pending, th: own.thread}},
+                     d: {[own.thread + ' ']: {x: 'A draft kept since', u: Date.now() + 3600e3}}};
+        localStorage.clear();
+        localStorage.setItem(key.replace('causerie:v2:', 'causerie:'), JSON.stringify(old));
+    }""", comment_id)
+
+    page.reload()
+    mine = w.locator(f"#comment-{comment_id}")
+    expect(mine.get_by_role("button", name="Delete")).to_be_visible()
+    expect(w.locator("form.f").get_by_label("Name")).to_have_value("Early Bird")
+    expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("A draft kept since")
+    keys = page.evaluate("Object.keys(localStorage)")
+    assert len(keys) == 1 and keys[0].startswith("causerie:v2:")
+    remembered = page.evaluate(REMEMBERED)
+    assert remembered["version"] == 2
+    assert remembered["author"] == {"name": "Early Bird", "email": "early@example.org"}
+    assert remembered["order"] == "newest"
+    assert remembered["ownComments"][comment_id]["text"] == "Written before the upgrade"
+
+    mine.get_by_role("button", name="Edit").click()
+    box = mine.get_by_label("Comment", exact=True)
+    expect(box).to_have_value("Written before the upgrade")
+    box.fill("Edited after the upgrade")
+    mine.get_by_role("button", name="Save").click()
+    expect(mine.locator(".tx")).to_have_text("Edited after the upgrade")
+    assert stored(live_server, int(comment_id)).text == "Edited after the upgrade"
+    page.accept_dialogs = True
+    mine.get_by_role("button", name="Delete").click()
+    expect(w.locator(f"#comment-{comment_id}")).to_have_count(0)
+    assert stored(live_server, int(comment_id)).status == "deleted"
     assert page.errors == []
 
 
@@ -298,10 +345,10 @@ def test_a_draft_older_than_a_week_is_dropped(live_server, host_page, page):
     page.reload()
     expect(w.locator("form.f").get_by_label("Comment", exact=True)).to_have_value("Written long ago")
     page.evaluate("""() => {
-        const key = Object.keys(localStorage).find(k => k.startsWith('causerie:'));
-        const store = JSON.parse(localStorage.getItem(key));
-        for (const k in store.d) store.d[k].u = Date.now() - 1;
-        localStorage.setItem(key, JSON.stringify(store));
+        const key = Object.keys(localStorage).find(k => k.startsWith('causerie:v2:'));
+        const remembered = JSON.parse(localStorage.getItem(key));
+        for (const k in remembered.drafts) remembered.drafts[k].expires = Date.now() - 1;
+        localStorage.setItem(key, JSON.stringify(remembered));
     }""")
     page.reload()
     expect(w.locator("h2")).to_have_text("0 comments")

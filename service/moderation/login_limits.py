@@ -28,9 +28,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
 from . import auth
-from .extensions import client_address, limiter
-from .limits import MAX_EMAIL
-from .models import Moderator
+from ..extensions import client_address, limiter
+from ..limits import MAX_EMAIL
+from ..models import Moderator
 
 UNDER_ATTACK = "2/hour"
 KNOWN_BROWSER_COOKIE = "causerie_known_browser"

@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 
-from . import audit, hashing, notify, sanitize, spam
-from .choices import Status
-from .extensions import db
-from .limits import MAX_REASON, MAX_STAFF_TEXT
-from .models import Ban, Comment, ModerationEvent, Moderator, Thread, utcnow
+from .. import audit, hashing, sanitize, spam
+from ..choices import Status
+from ..extensions import db
+from ..limits import MAX_REASON, MAX_STAFF_TEXT
+from ..models import Ban, Comment, ModerationEvent, Moderator, Thread, utcnow
+from ..notifications import events
 
 # The action a moderator names, and the status it leads to.
 STATUS_ACTIONS = {"approve": Status.APPROVED, "reject": Status.REJECTED, "spam": Status.SPAM,
@@ -74,7 +75,7 @@ def set_status(comment: Comment, to_status: str, moderator: Moderator | None, *,
     name = action or next(k for k, v in STATUS_ACTIONS.items() if v == to_status)
     audit.record(comment, name, from_status=before, to_status=to_status, moderator=moderator,
                  actor=_actor(moderator, actor))
-    notify.enqueue("comment.moderated", comment, action=name, from_status=before, to_status=to_status)
+    events.enqueue("comment.moderated", comment, action=name, from_status=before, to_status=to_status)
     return True
 
 
@@ -157,7 +158,7 @@ def edit(comment: Comment, moderator: Moderator | None, text: str) -> bool:
     comment.edited_at = utcnow()
     comment.edited_by_staff = True
     audit.record(comment, "edit", from_status=comment.status, to_status=comment.status, moderator=moderator)
-    notify.enqueue("comment.moderated", comment, action="edit", from_status=comment.status,
+    events.enqueue("comment.moderated", comment, action="edit", from_status=comment.status,
                    to_status=comment.status)
     return True
 
@@ -195,7 +196,7 @@ def reply(parent: Comment, moderator: Moderator, text: str) -> Comment:
     db.session.flush()
     audit.record(comment, "staff_reply", to_status=Status.APPROVED, moderator=moderator,
                  detail=f"reply to #{parent.id}")
-    notify.enqueue("comment.created", comment)
+    events.enqueue("comment.created", comment)
     return comment
 
 

@@ -5,8 +5,9 @@ Anyone can type anyone's address into the comment form.  Ticking "notify me"
 therefore only asks: the address gets one email with a confirmation link,
 and replies are emailed once its owner has followed it (double opt-in).  An
 address that confirmed on a site is not asked again there for its later
-comments, until it unsubscribes.  One confirmation email a day at most goes
-to an address per site, whatever is posted with it; its link confirms every
+comments, until it unsubscribes (the link in every such email, see
+:func:`unsubscribe`).  One confirmation email a day at most goes to an
+address per site, whatever is posted with it; its link confirms every
 comment of that address on the site still waiting for a yes.
 
 "The address confirmed" is only ever believed of the browser that holds the
@@ -22,9 +23,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from . import mailer
-from .extensions import db
-from .models import Comment, Outbox, Site, utcnow
+from .. import mailer
+from ..extensions import db
+from ..models import Comment, Site, utcnow
+from . import outbox
 
 ASK_AGAIN_AFTER = timedelta(days=1)
 # Rejected and spam comments get no answer, so no email goes out for them.
@@ -59,10 +61,9 @@ def ask(comment: Comment, site: Site) -> str:
                                      Comment.status.in_(ASKING_STATUSES),
                                      Comment.created_at > comment.created_at - ASK_AGAIN_AFTER)
     if not db.session.scalar(sa.select(asked_lately)):
-        # Delivered by the worker like every email (notify's "confirm" channel).
-        db.session.add(Outbox(site_id=site.id, topic="subscription.requested",
-                              payload={"comment_id": comment.id, "event": "subscription.requested",
-                                       "channel": "confirm"}))
+        # Delivered by the worker like every email (the "confirm" channel, see emails).
+        outbox.add(site.id, "subscription.requested", "confirm", comment_id=comment.id,
+                   event="subscription.requested")
     return "confirm"
 
 
@@ -85,4 +86,18 @@ def confirm(comment: Comment) -> int:
     return db.session.execute(
         sa.update(Comment).where(match, ASKED, Comment.notify_confirmed_at.is_(None))
         .values(notify_confirmed_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def unsubscribe(comment: Comment) -> int:
+    """Stop reply notifications (and followed pages) for every comment of
+    this author on the site; asking again later needs a new confirmation."""
+    if comment.email_hash:
+        match = sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
+    else:
+        match = Comment.id == comment.id
+    return db.session.execute(
+        sa.update(Comment).where(match, ASKED)
+        .values(notify=False, follow=False, notify_confirmed_at=None)
+        .execution_options(synchronize_session=False)
     ).rowcount

@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from .choices import SpamVerdict, Status
-from .extensions import db
-from .models import Comment, utcnow
+from ..choices import SpamVerdict, Status
+from ..extensions import db
+from ..models import Comment, utcnow
 
 PERIODS = (7, 30, 90, 365)
 # The CSV's columns.

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .extensions import db
-from .limits import MAX_PASSWORD, MIN_PASSWORD
-from .models import Moderator, ModeratorSession, utcnow
+from ..extensions import db
+from ..limits import MAX_PASSWORD, MIN_PASSWORD
+from ..models import Moderator, ModeratorSession, utcnow
 
 # Checked against when the email is unknown, so that a wrong address costs
 # the same time as a wrong password and does not reveal who has an account.
