@@ -12,10 +12,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import urls
-from .choices import DEFAULT_MODE, Mode, values_of
+from . import site_settings
 from .extensions import db, init_migrations
-from .i18n import LANGUAGES
 from .demo import seed_demo
 from .doctor import doctor_command
 from .embed import SORTS, fragment
@@ -45,36 +43,78 @@ def _safe_url(url: str) -> str:
 
 @click.group("sites")
 def sites_group():
-    """Register and list sites."""
+    """Register, change and list sites."""
 
 
-def _origins(values) -> list[str]:
+def _setting_option(setting: site_settings.Setting):
+    """The command-line option of one site setting; not given, it is None (or empty)."""
+    name = setting.cli_option
+    if setting.kind == site_settings.FLAG:
+        return click.option(f"{name}/--no-{name[2:]}", setting.name, default=None, help=setting.help)
+    if setting.kind == site_settings.LIST:
+        return click.option(name, setting.name, multiple=True, help=setting.help)
+    if setting.kind == site_settings.CHOICE:
+        return click.option(name, setting.name, type=click.Choice(setting.values), help=setting.help)
+    if setting.kind == site_settings.NUMBER:
+        return click.option(name, setting.name, type=click.IntRange(*setting.bounds), help=setting.help)
+    return click.option(name, setting.name, help=setting.help)
+
+
+def _setting_options(command):
+    """An option for every site setting (``site_settings.SETTINGS``)."""
+    for setting in reversed(site_settings.SETTINGS):
+        command = _setting_option(setting)(command)
+    return command
+
+
+def _checked(options: dict) -> dict:
+    """The stored values of the settings given on the command line, checked like the settings page."""
+    given = {name: value for name, value in options.items() if value is not None and value != ()}
     try:
-        return sorted({urls.normalize_origin(v) for v in values})
-    except urls.InvalidURL as exc:
-        raise click.BadParameter(str(exc), param_hint="--origin") from exc
+        return site_settings.clean_all(given)
+    except site_settings.InvalidSetting as exc:
+        raise click.BadParameter(str(exc.message), param_hint=exc.setting.cli_option) from exc
 
 
 @sites_group.command("add")
 @click.argument("key")
-@click.option("--origin", "origins", multiple=True, required=True, help="An origin whose pages embed the widget.")
-@click.option("--name", default="", help="A human name for the site.")
-@click.option("--mode", type=click.Choice(values_of(Mode)), default=DEFAULT_MODE.value, show_default=True,
-              help="auto: the spam filter publishes, holds or files as spam; pre: hold every comment; "
-                   "first-time: hold new commenters; post: publish at once.")
-@click.option("--language", type=click.Choice(LANGUAGES), default=LANGUAGES[0], show_default=True,
-              help="The language of the site's emails.")
+@_setting_options
 @with_appcontext
-def sites_add(key, origins, name, mode, language):
-    """Register a site under KEY."""
+def sites_add(key, **options):
+    """Register a site under KEY (--origin is required; the name defaults to KEY)."""
     if not key.replace("-", "").replace("_", "").isalnum() or len(key) > 64:
         raise click.BadParameter("use letters, digits, - and _ (at most 64)", param_hint="KEY")
+    options["name"] = options["name"] or key
+    missing = [s.cli_option for s in site_settings.SETTINGS
+               if s.required and s.default in (None, "", []) and options[s.name] in (None, ())]
+    if missing:
+        raise click.UsageError(f"Missing option {', '.join(missing)}.")
+    values = _checked(options)
     if db.session.scalar(sa.select(Site.id).where(Site.key == key)):
         raise click.ClickException(f"A site with the key {key!r} already exists.")
-    db.session.add(Site(key=key, name=name or key, origins=_origins(origins), mode=mode, language=language))
+    site = Site(key=key)
+    site_settings.apply(site, values)
+    db.session.add(site)
     db.session.commit()
     click.echo(f"Site {key!r} registered. Embed it with:")
     click.echo(f'  <script src="{current_app.config["CAUSERIE_PUBLIC_URL"]}/widget.js" data-site="{key}" defer></script>')
+
+
+@sites_group.command("set")
+@click.argument("key")
+@_setting_options
+@with_appcontext
+def sites_set(key, **options):
+    """Change settings of the site KEY (a list option given replaces the whole list)."""
+    site = db.session.scalar(sa.select(Site).where(Site.key == key))
+    if site is None:
+        raise click.ClickException(f"No site with the key {key!r}.")
+    values = _checked(options)
+    if not values:
+        raise click.UsageError("Give at least one setting to change.")
+    site_settings.apply(site, values)
+    db.session.commit()
+    click.echo(f"Site {key!r} updated: {', '.join(values)}.")
 
 
 @sites_group.command("list")

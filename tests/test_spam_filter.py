@@ -135,7 +135,7 @@ def test_awkward_texts_are_scored_in_the_write_path(client, auto_site, text):
 def test_a_scoring_failure_holds_the_comment_and_is_logged(client, auto_site, monkeypatch, caplog):
     def broken(*_args, **_kw):
         raise RuntimeError("boom")
-    monkeypatch.setattr(model, "features", broken)
+    monkeypatch.setattr(model, "comment_features", broken)
     with caplog.at_level(logging.ERROR, logger="service.spam.filter"):
         comment = post(client, auto_site, GENUINE)
     assert comment.status == "pending" and comment.reasons == ["spam_filter_failed"]
@@ -144,7 +144,7 @@ def test_a_scoring_failure_holds_the_comment_and_is_logged(client, auto_site, mo
 
 
 def test_a_scoring_failure_in_post_mode_publishes(client, site, monkeypatch):
-    monkeypatch.setattr(model, "features", lambda *_a, **_k: 1 / 0)
+    monkeypatch.setattr(model, "comment_features", lambda *_a, **_k: 1 / 0)
     assert post(client, site, GENUINE).status == "approved"
 
 

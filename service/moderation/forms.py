@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField,
@@ -11,9 +9,7 @@ from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, Sele
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
-from .. import limits, netguard, urls
-from ..choices import Digest, Mode, values_of
-from ..i18n import LANGUAGE_NAMES, LANGUAGES
+from .. import limits, site_settings
 
 
 class LoginForm(FlaskForm):
@@ -59,110 +55,57 @@ class BanForm(FlaskForm):
     by_ip = BooleanField(_l("By network address"), default=True)
 
 
-def _lines(text: str | None) -> list[str]:
-    """One entry per line (commas also separate), blanks and duplicates dropped."""
-    seen: dict[str, None] = {}
-    for raw in (text or "").replace(",", "\n").splitlines():
-        value = raw.strip()
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)
+class _Checked:
+    """Checks the field's input with its site setting and keeps the stored value on the form."""
+
+    def __init__(self, setting: site_settings.Setting):
+        self.setting = setting
+
+    def __call__(self, form, field):
+        data = site_settings.split_lines(field.data) if self.setting.kind == site_settings.LIST else field.data
+        try:
+            form.cleaned[self.setting.name] = site_settings.clean(self.setting, data)
+        except site_settings.InvalidSetting as exc:
+            raise ValidationError(exc.message) from exc
+
+
+def _settings_field(setting: site_settings.Setting):
+    """The settings page's field for one site setting."""
+    required = [DataRequired()] if setting.required else []
+    checked = _Checked(setting)
+    if setting.kind == site_settings.TEXT:
+        url = [Optional(), URL(require_tld=False)] if setting.url else []
+        return StringField(setting.label, validators=[*required, *url, Length(max=setting.max_length), checked])
+    if setting.kind == site_settings.CHOICE:
+        field = RadioField if setting.radio else SelectField
+        return field(setting.label, choices=[SelectChoice(value, label) for value, label in setting.choices],
+                     validators=[*required, checked])
+    if setting.kind == site_settings.FLAG:
+        return BooleanField(setting.label, validators=[checked])
+    if setting.kind == site_settings.NUMBER:
+        return IntegerField(setting.label, validators=[*([] if setting.required else [Optional()]),
+                                                       NumberRange(*setting.bounds), checked])
+    return TextAreaField(setting.label, validators=[*required, Length(max=limits.MAX_LIST_TEXT), checked])
 
 
 class SettingsForm(FlaskForm):
-    """A site's moderation and notification settings."""
+    """A site's settings: one field per entry of ``site_settings.SETTINGS``."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=limits.MAX_SITE_NAME)])
-    mode = RadioField(_l("Moderation mode"), choices=[
-        SelectChoice(Mode.AUTO, _l("The spam filter decides: publish what it trusts, hold what it doubts, "
-                                "file as spam what it is sure of")),
-        SelectChoice(Mode.PRE, _l("Hold every comment for review")),
-        SelectChoice(Mode.FIRST_TIME, _l("Hold first-time commenters; publish people already approved")),
-        SelectChoice(Mode.POST, _l("Publish at once; moderate afterwards")),
-    ], validators=[DataRequired()])
-    spam_trust_first_time = BooleanField(_l("In first-time mode, publish a first comment the spam filter is "
-                                            "confident about"))
-    origins = TextAreaField(_l("Allowed origins (one per line)"),
-                            validators=[DataRequired(), Length(max=limits.MAX_LIST_TEXT)])
-    banned_words = TextAreaField(_l("Banned words: rejected (one per line)"),
-                                 validators=[Length(max=limits.MAX_LIST_TEXT)])
-    suspect_words = TextAreaField(_l("Suspect words: held for review (one per line)"),
-                                  validators=[Length(max=limits.MAX_LIST_TEXT)])
-    max_links = IntegerField(_l("Links allowed before a comment is held"), validators=[NumberRange(0, 100)])
-    report_threshold = IntegerField(_l("Reports that send a comment back to the queue"),
-                                    validators=[NumberRange(1, 1000)])
-    edit_window = IntegerField(_l("Minutes readers may edit their comment (empty: service default)"),
-                               validators=[Optional(), NumberRange(0, 7 * 24 * 60)])
-    notify_emails = TextAreaField(_l("Notify these addresses (one per line; empty: the site's moderators)"),
-                                  validators=[Length(max=limits.MAX_LIST_TEXT)])
-    digest = SelectField(_l("Email"), choices=[
-        SelectChoice(Digest.INSTANT, _l("One email per held comment")),
-        SelectChoice(Digest.HOURLY, _l("An hourly digest")),
-        SelectChoice(Digest.DAILY, _l("A daily digest")), SelectChoice(Digest.OFF, _l("No email")),
-    ])
-    language = SelectField(_l("Language of the emails"),
-                           choices=[SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES])
-    webhook_url = StringField(_l("Webhook URL"), validators=[Optional(), Length(max=limits.MAX_WEBHOOK_URL),
-                                                               URL(require_tld=False)])
+    def values(self) -> dict:
+        """The stored value of every setting, once the form has validated.
 
-    def validate_mode(self, field):
-        """Only the modes the rules know."""
-        if field.data not in values_of(Mode):
-            raise ValidationError(_l("Choose a moderation mode."))
-
-    def validate_digest(self, field):
-        """Only the known frequencies."""
-        if field.data not in values_of(Digest):
-            raise ValidationError(_l("Choose how often to send email."))
-
-    def validate_language(self, field):
-        """Only the languages the emails are written in."""
-        if field.data not in LANGUAGES:
-            raise ValidationError(_l("Choose the language of the emails."))
-
-    def validate_origins(self, field):
-        """Each origin must be scheme://host[:port]."""
-        values = _lines(field.data)
-        if len(values) > limits.MAX_LIST_ITEMS:
-            raise ValidationError(_l("Too many entries."))
-        try:
-            self.clean_origins = sorted({urls.normalize_origin(v) for v in values})
-        except urls.InvalidURL as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def validate_notify_emails(self, field):
-        """Each line must be an email address."""
-        values = _lines(field.data)
-        if len(values) > limits.MAX_LIST_ITEMS:
-            raise ValidationError(_l("Too many entries."))
-        clean = []
-        for value in values:
-            try:
-                clean.append(validate_email(value, check_deliverability=False).normalized.lower())
-            except EmailNotValidError as exc:
-                raise ValidationError(_l("%(value)s is not an email address.", value=value)) from exc
-        self.clean_emails = clean
-
-    def validate_webhook_url(self, field):
-        """Webhooks go to http(s) URLs on public addresses only (see service.netguard).
-
-        A host that does not resolve now is accepted: each delivery checks again.
+        A field left empty where that is allowed stops its checks early
+        (WTForms' Optional); it gets the value empty input stands for.
         """
-        if not field.data:
-            return
-        if not field.data.strip().lower().startswith(("http://", "https://")):
-            raise ValidationError(_l("Use an http:// or https:// URL."))
-        try:
-            netguard.check(field.data.strip(), allow_private=current_app.config["CAUSERIE_WEBHOOK_ALLOW_PRIVATE"])
-        except netguard.RefusedURL as exc:
-            if exc.address is None:
-                raise ValidationError(_l("Use an http:// or https:// URL.")) from exc
-            raise ValidationError(_l("This URL leads to %(address)s, an internal address: webhooks only go to "
-                                     "public addresses.", address=exc.address)) from exc
-        except OSError:
-            pass
+        return {setting.name: self.cleaned[setting.name] if setting.name in self.cleaned
+                else site_settings.clean(setting, None) for setting in site_settings.SETTINGS}
 
-    @staticmethod
-    def words(text: str | None) -> list[str]:
-        """A word list from the text area."""
-        return _lines(text)[:limits.MAX_LIST_ITEMS]
+    def validate(self, extra_validators=None) -> bool:
+        """Check every field, keeping each setting's stored value in ``cleaned``."""
+        self.cleaned = {}
+        return super().validate(extra_validators)
+
+
+for _setting in site_settings.SETTINGS:
+    setattr(SettingsForm, _setting.name, _settings_field(_setting))
+del _setting

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from .. import limits, links, security
+from .. import site_settings as settings_schema
 from ..choices import Status
 from ..notifications import subscriptions, webhooks
 from ..extensions import client_address, db, limiter
@@ -405,48 +406,17 @@ def _site(key: str) -> Site:
 def site_settings(key: str):
     """A site's moderation mode, word lists, thresholds and notifications."""
     site = _site(key)
-    form = SettingsForm(obj=None if request.method == "POST" else _SettingsData(site))
+    form = SettingsForm(obj=None if request.method == "POST" else settings_schema.form_data(site))
     status = 200
     if form.validate_on_submit():
-        site.name = form.name.data.strip()
-        site.mode = form.mode.data
-        site.spam_trust_first_time = form.spam_trust_first_time.data
-        site.origins = form.clean_origins
-        site.banned_words = form.words(form.banned_words.data)
-        site.suspect_words = form.words(form.suspect_words.data)
-        site.max_links = form.max_links.data
-        site.report_threshold = form.report_threshold.data
-        site.edit_window = form.edit_window.data * 60 if form.edit_window.data is not None else None
-        site.notify_emails = form.clean_emails
-        site.digest = form.digest.data
-        site.language = form.language.data
-        site.webhook_url = (form.webhook_url.data or "").strip() or None
+        settings_schema.apply(site, form.values())
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for(".site_settings", key=site.key), code=303)
     if request.method == "POST":
         status = 400
-    return render_template("moderation/settings.html", site=site, form=form,
+    return render_template("moderation/settings.html", site=site, form=form, settings=settings_schema,
                            webhook_secret=webhooks.webhook_secret(site)), status
-
-
-class _SettingsData:
-    """The site's settings as the form's text fields show them."""
-
-    def __init__(self, site: Site):
-        self.name = site.name
-        self.mode = site.mode
-        self.spam_trust_first_time = site.spam_trust_first_time
-        self.origins = "\n".join(site.origins or [])
-        self.banned_words = "\n".join(site.banned_words or [])
-        self.suspect_words = "\n".join(site.suspect_words or [])
-        self.max_links = site.max_links
-        self.report_threshold = site.report_threshold
-        self.edit_window = site.edit_window // 60 if site.edit_window is not None else None
-        self.notify_emails = "\n".join(site.notify_emails or [])
-        self.digest = site.digest
-        self.language = site.language
-        self.webhook_url = site.webhook_url or ""
 
 
 # ------------------------------------------------------------------ stats

@@ -33,19 +33,18 @@ from typing import IO
 
 import sqlalchemy as sa
 
-from ..choices import Mode, Status, values_of
+from .. import site_settings
+from ..choices import Status, values_of
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..limits import (MAX_IMPORT_REF, MAX_LANGUAGE_CODE, MAX_SITE_KEY, MAX_SITE_NAME, MAX_STORED_AUTHOR,
-                      MAX_THREAD_KEY, MAX_TITLE, MAX_URL, MAX_WEBHOOK_URL)
+from ..limits import (MAX_IMPORT_REF, MAX_LANGUAGE_CODE, MAX_SITE_KEY, MAX_STORED_AUTHOR, MAX_THREAD_KEY, MAX_TITLE,
+                      MAX_URL)
 from ..models import Ban, Comment, Site, Thread
 from .source import (MARKDOWN, ImportFileError, Source, SourceComment,
                      SourceThread, clean_email, clean_line, clean_text, clean_website, parse_iso)
 
 FORMAT = "causerie-export"
 VERSION = 1
-SITE_FIELDS = ("key", "name", "origins", "mode", "banned_words", "suspect_words", "max_links",
-               "report_threshold", "edit_window", "notify_emails", "digest", "webhook_url", "language", "created_at")
 _HEX = re.compile(r"[0-9a-f]{1,64}")
 
 
@@ -63,8 +62,7 @@ def write(site_key: str, out: IO[str]) -> int:
     site = db.session.scalar(sa.select(Site).where(Site.key == site_key))
     if site is None:
         raise LookupError(site_key)
-    settings = {name: getattr(site, name) for name in SITE_FIELDS}
-    settings["created_at"] = _dt(site.created_at)
+    settings = {"key": site.key, **site_settings.export(site), "created_at": _dt(site.created_at)}
     out.write(f'{{"format": "{FORMAT}", "version": {VERSION},\n"site": {_json(settings)},\n"threads": [')
 
     threads = db.session.execute(
@@ -256,24 +254,25 @@ class _Checker:
 
     def site(self, value) -> dict:
         record = self.obj(value, "site")
-        settings = {
-            "key": self.string(record, "key", "site", optional=True, limit=MAX_SITE_KEY),
-            "name": clean_line(self.string(record, "name", "site", optional=True), MAX_SITE_NAME),
-            "origins": self.strings(record, "origins", "site"),
-            "mode": self.string(record, "mode", "site", optional=True) or Mode.FIRST_TIME,
-            "banned_words": self.strings(record, "banned_words", "site"),
-            "suspect_words": self.strings(record, "suspect_words", "site"),
-            "max_links": self.integer(record, "max_links", "site", optional=True),
-            "report_threshold": self.integer(record, "report_threshold", "site", optional=True),
-            "edit_window": self.integer(record, "edit_window", "site", optional=True),
-            "notify_emails": self.strings(record, "notify_emails", "site"),
-            "digest": self.string(record, "digest", "site", optional=True),
-            "webhook_url": self.string(record, "webhook_url", "site", optional=True, limit=MAX_WEBHOOK_URL),
-            "language": self.string(record, "language", "site", optional=True, limit=MAX_LANGUAGE_CODE),
-            "created_at": self.date(record, "created_at", "site"),
-        }
-        return {name: value for name, value in settings.items()
-                if value is not None or name in ("edit_window", "webhook_url")}
+        raw = {setting.name: self.setting(record, setting) for setting in site_settings.SETTINGS}
+        settings = {"key": self.string(record, "key", "site", optional=True, limit=MAX_SITE_KEY),
+                    **site_settings.restore(raw),
+                    "created_at": self.date(record, "created_at", "site")}
+        return {name: value for name, value in settings.items() if value is not None or name in site_settings.BY_NAME}
+
+    def setting(self, record: dict, setting: site_settings.Setting):
+        """One site setting of the backup, type-checked (None where it is missing)."""
+        if setting.kind == site_settings.LIST:
+            return self.strings(record, setting.name, "site")
+        if setting.kind == site_settings.NUMBER:
+            return self.integer(record, setting.name, "site", optional=True)
+        if setting.kind == site_settings.FLAG:
+            return self.boolean(record, setting.name, "site")
+        if setting.kind == site_settings.TEXT and setting.one_line:
+            value = self.string(record, setting.name, "site", optional=True)
+            return clean_line(value, setting.max_length) if value is not None else None
+        limit = setting.max_length if setting.kind == site_settings.TEXT else None
+        return self.string(record, setting.name, "site", optional=True, limit=limit)
 
     def thread(self, value, where: str) -> SourceThread:
         record = self.obj(value, where)

@@ -31,11 +31,10 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import hashing, urls
+from .. import hashing, site_settings, urls
 from ..spam import filter as spam_filter, model as spam_model
-from ..choices import Digest, Mode, Status, values_of
+from ..choices import Status, values_of
 from ..extensions import db
-from ..i18n import LANGUAGES
 from ..limits import MAX_ACTOR, MAX_IMPORT_REF, MAX_THREAD_KEY
 from ..models import Ban, Comment, ModerationEvent, Site, Thread, utcnow
 from . import text as bodies
@@ -45,8 +44,6 @@ CHUNK = 1000
 # Ten times what a reader may post: room for old long comments, none for a
 # hostile file's megabyte of nested tags.
 MAX_BODY = 100_000
-SITE_SETTINGS = ("name", "origins", "mode", "banned_words", "suspect_words", "max_links", "report_threshold",
-                 "edit_window", "notify_emails", "digest", "webhook_url", "language")
 
 Step = Callable[[str, int], Callable[[int], None] | None]
 """``step(label, total)`` returns a callback to advance by n (a progress bar), or None."""
@@ -337,14 +334,11 @@ def _new_bans(site: Site | None, bans: list[dict]) -> list[dict]:
 def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tuple[str, str]], actor: str) -> None:
     site = plan.site
     if site is None:
-        site = Site(key=summary.site, **{k: v for k, v in (source.site or {}).items()
-                                        if k in SITE_SETTINGS + ("created_at",)})
-        if site.mode not in values_of(Mode):
-            site.mode = Mode.FIRST_TIME
-        if site.digest not in values_of(Digest):
-            site.digest = Digest.INSTANT
-        if site.language not in LANGUAGES:
-            site.language = LANGUAGES[0]
+        settings = source.site or {}
+        site = Site(key=summary.site)
+        if settings.get("created_at") is not None:
+            site.created_at = settings["created_at"]
+        site_settings.apply(site, settings)
         db.session.add(site)
         db.session.flush()
     now = utcnow()

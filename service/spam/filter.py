@@ -149,9 +149,11 @@ def judge(site_id: int, *, text: str, author: str = "", website: str | None = No
         ctx = model.Context(title=title or "", url=url or "", has_email=bool(email_hash), is_reply=is_reply)
         # The features that depend on the page and the commenter can only take a
         # few values: asking for all of them saves waiting for the context first.
-        candidates = model.features(text, author, website, ctx) | model.CONTEXT_FEATURES
-        texts, known, own = _lookup(site_id, thread_id, commenter_hash, candidates, exclude)
-        found = model.features(text, author, website, replace(ctx, thread_texts=texts, known_commenter=known))
+        own_features = model.comment_features(text, author, website)
+        texts, known, own = _lookup(site_id, thread_id, commenter_hash, own_features | model.CONTEXT_FEATURES,
+                                    exclude)
+        found = own_features | model.context_features(
+            text, website, replace(ctx, thread_texts=texts, known_commenter=known))
         counts, spam_total, ham_total = blended(own, found)
         result = model.score(found, counts, spam_total, ham_total)
         judgement = Judgement(round(result.value, 4), verdict_of(result.value), reasons(result.clues, own))

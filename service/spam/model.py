@@ -34,10 +34,10 @@ UNKNOWN_PROB = 0.5  # f(w) of a feature never seen
 UNKNOWN_STRENGTH = 0.45  # how many observations the unknown probability is worth
 
 # Every value of the features that depend on the page and the commenter (see
-# features()); the rest depend on the comment alone.
+# context_features()); the rest depend on the comment alone.
 CONTEXT_FEATURES = frozenset({"topic:none", "topic:some", "topic:high", "topic:short", "topic:unknown",
                               "commenter:known", "commenter:new", "commenter:anonymous", "script:foreign",
-                              "website:first-comment"})
+                              "website:first-comment", "reply"})
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _URL = re.compile(r"(?:https?://|(?<![/\w.@])www\.)[^\s<>()\[\]\"']+", re.IGNORECASE)
@@ -170,15 +170,21 @@ def _content(tokens) -> set[str]:
     return {_stem(w) for w in tokens if len(w) > 2 and w not in STOPWORDS}
 
 
+@functools.lru_cache(maxsize=2048)
+def _page_words(text: str) -> frozenset[str]:
+    # The same titles and approved comments describe a page post after post.
+    return frozenset(_content(words(text)))
+
+
 def relevance(text: str, context: Context) -> str:
     """How much the comment shares with its page: ``none``, ``some``, ``high``, or
     ``short`` (too few words to tell) and ``unknown`` (nothing known of the page)."""
     own = _content(words(text))
     if len(own) < 3:
         return "short"
-    page = _content(words(context.title) + words(context.url.replace("-", " ").replace("_", " ")))
+    page = set(_page_words(context.title)) | _page_words(context.url.replace("-", " ").replace("_", " "))
     for other in context.thread_texts:
-        page |= _content(words(other[:PAGE_TEXT]))
+        page |= _page_words(other[:PAGE_TEXT])
     if not page:
         return "unknown"
     share = len(own & page) / len(own)
@@ -194,6 +200,11 @@ def _bucket(value: int, limits: tuple[int, ...]) -> str:
 
 def features(text: str, author: str = "", website: str | None = None, context: Context = Context()) -> set[str]:
     """Every feature of a comment, as short strings (``w:`` words, others named by their signal)."""
+    return comment_features(text, author, website) | context_features(text, website, context)
+
+
+def comment_features(text: str, author: str = "", website: str | None = None) -> set[str]:
+    """The features that depend on the comment alone, not on where it was posted."""
     text = (text or "")[:MAX_TEXT]
     author = author or ""
     tokens = words(text)
@@ -226,22 +237,9 @@ def features(text: str, author: str = "", website: str | None = None, context: C
             found.add(f"web:{domain}")
             if domain in domains:
                 found.add("website:linked-in-text")
-        if not context.known_commenter:
-            found.add("website:first-comment")
-    found.add("commenter:known" if context.known_commenter else
-              "commenter:new" if context.has_email else "commenter:anonymous")
-    if context.is_reply:
-        found.add("reply")
 
-    found.add(f"topic:{relevance(text, context)}")
     own_script = script(text)
-    if own_script is None:
-        found.add("script:none")
-    else:
-        found.add(f"script:{own_script.lower()}")
-        page_script = script(" ".join((context.title, *context.thread_texts)))
-        if page_script and page_script != own_script:
-            found.add("script:foreign")
+    found.add("script:none" if own_script is None else f"script:{own_script.lower()}")
     letters = [ch for ch in text[:2000] if ch.isalpha()]
     found.add(f"length:{_bucket(len(text), (20, 60, 200, 600, 1500))}")
     if len(letters) >= 12 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters):
@@ -249,6 +247,25 @@ def features(text: str, author: str = "", website: str | None = None, context: C
     if text.count("!") >= 3:
         found.add("exclamations")
     return {f[:MAX_SPAM_FEATURE] for f in found}
+
+
+def context_features(text: str, website: str | None, context: Context) -> set[str]:
+    """The features that depend on the page and the commenter: each is one of
+    :data:`CONTEXT_FEATURES` (or ``reply``)."""
+    text = (text or "")[:MAX_TEXT]
+    found = {"commenter:known" if context.known_commenter else
+             "commenter:new" if context.has_email else "commenter:anonymous",
+             f"topic:{relevance(text, context)}"}
+    if website and not context.known_commenter:
+        found.add("website:first-comment")
+    if context.is_reply:
+        found.add("reply")
+    own_script = script(text)
+    if own_script is not None:
+        page_script = script(" ".join((context.title, *context.thread_texts)))
+        if page_script and page_script != own_script:
+            found.add("script:foreign")
+    return found
 
 
 def probability(spam: float, ham: float, spam_total: float, ham_total: float) -> float:
