@@ -38,8 +38,9 @@ MAX_IMPORT_REF = 200
 MAX_STAFF_TEXT = 10_000
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-MAX_SEARCH = 200
-# A site's word and origin lists, as typed in the settings form.
-MAX_LIST_TEXT = 20_000
+MAX_SEARCH = 200  # the queue's search box
+# A site's list settings (origins, words, addresses): entries, and the
+# settings page's text area, room for that many long entries and no more.
 MAX_LIST_ITEMS = 500
+MAX_LIST_TEXT = 20_000
 MAX_SPAM_FEATURE = 100

@@ -78,9 +78,9 @@ class Setting:
         return self.option or "--" + self.name.replace("_", "-")
 
     @property
-    def values(self) -> tuple:
-        """CHOICE: the values it accepts."""
-        return tuple(value for value, _label in self.choices)
+    def values(self) -> tuple[str, ...]:
+        """CHOICE: the values it accepts, as plain strings (click takes an enum member by its name)."""
+        return tuple(str(value) for value, _label in self.choices)
 
 
 def split_lines(text: str | None) -> list[str]:
