@@ -23,6 +23,7 @@ from .moderation import auth
 from .porting.cli import COMMANDS as PORTING_COMMANDS
 from .server import run_command
 from .spam.cli import spam_group
+from .validation import SITE_KEY_RULE, email_address, valid_site_key
 from .worker import worker_command
 
 
@@ -82,8 +83,8 @@ def _checked(options: dict) -> dict:
 @with_appcontext
 def sites_add(key, **options):
     """Register a site under KEY (--origin is required; the name defaults to KEY)."""
-    if not key.replace("-", "").replace("_", "").isalnum() or len(key) > 64:
-        raise click.BadParameter("use letters, digits, - and _ (at most 64)", param_hint="KEY")
+    if not valid_site_key(key):
+        raise click.BadParameter(SITE_KEY_RULE, param_hint="KEY")
     options["name"] = options["name"] or key
     missing = [s.cli_option for s in site_settings.SETTINGS
                if s.required and s.default in (None, "", []) and options[s.name] in (None, ())]
@@ -143,9 +144,10 @@ def moderators_group():
 @with_appcontext
 def moderators_add(email, site_keys, admin, name, password_stdin):
     """Create a moderator account (the password is prompted for)."""
-    email = email.strip().lower()
-    if "@" not in email:
+    address = email_address(email.strip())
+    if address is None:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
+    email = address.lower()
     if db.session.scalar(sa.select(Moderator.id).where(Moderator.email == email)):
         raise click.ClickException(f"A moderator {email} already exists.")
     sites = []

@@ -16,11 +16,12 @@ from flask import current_app
 
 from . import audit, hashing, rules, sanitize, spam, threads, tickets
 from .choices import Status
-from .errors import APIError, ValidationError
+from .errors import APIError, InvalidInputError
 from .extensions import db
 from .limits import MAX_ID
 from .models import Comment, Report, Site, Thread, utcnow
 from .notifications import events, subscriptions
+from .origins import require_origin
 
 # What a reader is told about their own comment: spam and refusals look the
 # same as a rejection, so a spammer learns nothing about which rule fired.
@@ -46,7 +47,7 @@ def edit_window(site: Site) -> timedelta:
 def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
     """Store a reader's new comment, judged by the automatic rules."""
     site, ref = threads.load_for_write(data["site"], data["url"], data["thread"])
-    threads.require_origin(ref.origins, origin)
+    require_origin(ref.origins, origin)
     if ref.locked:
         raise APIError(403, "thread_locked", "This discussion is closed to new comments.", origins=ref.origins)
     parent = _parent(ref.thread_id, data["parent_id"])
@@ -162,7 +163,7 @@ def _parent(thread_id: int | None, parent_id: int | None) -> Comment | None:
         return None
     parent = find(parent_id)
     if parent is None or thread_id is None or parent.thread_id != thread_id or parent.status != Status.APPROVED:
-        raise ValidationError({"parent_id": "You can only reply to a published comment of this thread."})
+        raise InvalidInputError({"parent_id": "You can only reply to a published comment of this thread."})
     return parent
 
 
@@ -200,7 +201,7 @@ def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
     held comment.  An edit never publishes a comment that was not already.
     A comment a moderator edited is theirs to change from then on.
     """
-    threads.require_origin(comment.site.origins or [], origin)
+    require_origin(comment.site.origins or [], origin)
     until = _check_editable(comment)
     if comment.edited_by_staff:
         raise APIError(409, "not_editable_moderated",
@@ -246,7 +247,7 @@ def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
 
 def delete(comment: Comment, origin: str | None) -> None:
     """A reader deletes their own comment; replies to it stay in place."""
-    threads.require_origin(comment.site.origins or [], origin)
+    require_origin(comment.site.origins or [], origin)
     _check_editable(comment)
     before = comment.status
     # The reader takes their words and who they are with them; the row stays
@@ -270,7 +271,7 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
     comment = find(comment_id)
     if comment is None or comment.status != Status.APPROVED:
         raise APIError(404, "comment_not_found", "There is no such comment.")
-    threads.require_origin(comment.site.origins or [], origin)
+    require_origin(comment.site.origins or [], origin)
     ip_hash = hashing.ip_hash(client_ip)
     already = db.session.scalar(
         sa.select(Report.id).where(Report.comment_id == comment.id, Report.ip_hash == ip_hash).limit(1)

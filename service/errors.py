@@ -1,7 +1,8 @@
 """Errors as the public contract shapes them.
 
 API errors are JSON: ``{"error": {"code", "message", "fields"}}`` with the
-right status.  Pages under /moderate get a friendly HTML page instead.
+right status.  Pages made for people (/moderate, /demo) get a friendly HTML
+page instead, unless their own script asks for JSON (see :func:`wants_json`).
 """
 
 from __future__ import annotations
@@ -33,11 +34,16 @@ class APIError(Exception):
         self.origins = origins
 
 
-class ValidationError(APIError):
+class InvalidInputError(APIError):
     """400 with per-field messages."""
 
     def __init__(self, fields: dict, message: str = "Some fields are not valid."):
         super().__init__(400, "invalid", message, fields)
+
+
+def unknown_site() -> APIError:
+    """The contract's 404 for a site key that names no registered site."""
+    return APIError(404, "unknown_site", "No site is registered with this key.")
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
@@ -56,14 +62,37 @@ _CODES = {
     403: ("forbidden", "This is not allowed."),
     404: ("not_found", "There is nothing here."),
     405: ("method_not_allowed", "This method is not allowed here."),
+    409: ("conflict", "This cannot be done in the current state."),
     413: ("too_large", "The request is too large."),
     415: ("not_json", "Send JSON with Content-Type: application/json."),
     429: ("rate_limited", "Too many requests; please wait before trying again."),
 }
 
 
-def _wants_html() -> bool:
-    return request.path.startswith("/moderate") or request.path.startswith("/demo")
+# Pages made for people, whose errors are pages too unless the request asks for JSON.
+_PAGES = ("/moderate", "/demo")
+
+
+def wants_json() -> bool:
+    """Whether this request is answered in JSON rather than with an HTML page.
+
+    The API, and every other path made for programs (feeds, the embed,
+    health, metrics), always answers JSON.  The pages made for people (the
+    moderation workspace, the demo) answer HTML, unless the request's Accept
+    header prefers JSON to HTML, as the moderation page's script does."""
+    if not request.path.startswith(_PAGES):
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def error_answer(status: int, message: str, code: str | None = None, headers=None):
+    """An error as the request wants it (see :func:`wants_json`): the
+    contract's JSON, or the friendly HTML page; ``code`` defaults to the
+    status's own (``not_found``)."""
+    code = code or _CODES.get(status, ("error",))[0]
+    if wants_json():
+        return error_response(status, code, message, headers=headers)
+    return render_template("error.html", status=status, code=code, message=message), status, headers or {}
 
 
 def register(app: Flask) -> None:
@@ -78,7 +107,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
         retry = _retry_after(exc)
-        if _wants_html():
+        if not wants_json():
             page = render_template("error.html", status=429, code="rate_limited", message=_CODES[429][1])
             return page, 429, {"Retry-After": retry}
         return error_response(
@@ -88,12 +117,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code, message = _CODES.get(exc.code, ("error", exc.description or "Error."))
-        if _wants_html():
-            return render_template("error.html", status=exc.code, code=code, message=message), exc.code
-        response = error_response(exc.code or 500, code, message)
-        if exc.code == 405 and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
+        allow = {"Allow": ", ".join(exc.valid_methods)} if exc.code == 405 and exc.valid_methods else None
+        return error_answer(exc.code or 500, message, code, allow)
 
     @app.errorhandler(OperationalError)
     def _database_unavailable(exc: OperationalError):
@@ -102,14 +127,12 @@ def register(app: Flask) -> None:
         db.session.rollback()
         app.logger.warning("Database unavailable on %s %s: %s", request.method, request.path, exc)
         message = "The service is busy; nothing was stored, please try again."
-        if _wants_html():
-            return render_template("error.html", status=503, code="unavailable", message=message), 503
-        return error_response(503, "unavailable", message, headers={"Retry-After": "2"})
+        return error_answer(503, message, "unavailable", {"Retry-After": "2"})
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        if _wants_html():
+        if not wants_json():
             return render_template("error.html", status=500, code="server_error", message="Something broke on our side."), 500
         return error_response(500, "server_error", "Something broke on our side; nothing you sent was stored.")
 

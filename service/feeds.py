@@ -23,9 +23,10 @@ from flask import Blueprint, Response, current_app, request
 
 from . import urls
 from .choices import Status
-from .errors import APIError
+from .errors import APIError, unknown_site
 from .extensions import db, limiter
 from .models import Comment, Site, Thread
+from .validation import valid_site_key
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
@@ -84,11 +85,9 @@ class Feed:
 
 
 def _site(key: str) -> Site:
-    # Checked before the database: PostgreSQL refuses a NUL in a string.
-    valid = len(key) <= 64 and key.replace("-", "").replace("_", "").isalnum()
-    site = db.session.scalar(sa.select(Site).where(Site.key == key)) if valid else None
+    site = db.session.scalar(sa.select(Site).where(Site.key == key)) if valid_site_key(key) else None
     if site is None:
-        raise APIError(404, "unknown_site", "No site is registered with this key.")
+        raise unknown_site()
     return site
 
 

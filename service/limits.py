@@ -7,8 +7,9 @@ column cannot hold, nor refuse what another check accepts.  The length of
 a comment's text is a setting instead (``CAUSERIE_MAX_COMMENT_LENGTH``).
 """
 
-# Ids are 32-bit integers on PostgreSQL; larger ones cannot name anything
-# (an API field is refused, a URL is not found).
+# Integer columns, ids included, are 32-bit on PostgreSQL: a larger id
+# cannot name anything (an API field is refused, a URL is not found), a
+# larger number in a backup is refused.
 MAX_ID = 2**31 - 1
 
 MAX_SITE_KEY = 64

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -32,6 +31,7 @@ from . import netguard, urls
 from .choices import DEFAULT_MODE, Digest, Mode
 from .i18n import LANGUAGE_NAMES, LANGUAGES
 from .limits import MAX_LIST_ITEMS, MAX_SITE_NAME, MAX_WEBHOOK_URL
+from .validation import email_address
 
 TEXT, CHOICE, FLAG, NUMBER, LIST = "text", "choice", "flag", "number", "list"
 
@@ -101,10 +101,10 @@ def _origin(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise InvalidSetting(_l("%(value)s is not an email address.", value=value)) from exc
+    address = email_address(value)
+    if address is None:
+        raise InvalidSetting(_l("%(value)s is not an email address.", value=value))
+    return address.lower()
 
 
 def _webhook(value: str) -> str:

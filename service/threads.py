@@ -1,11 +1,11 @@
-"""Sites and threads: finding them, checking origins, and the read path.
+"""Sites and threads: finding them, and the read path.
 
 Reading a thread is the hot path of the whole service.  It needs the site
 and the thread's version: one small query (run as a :class:`~service.reads.Read`),
 whose answer each process keeps for as long as it hears of every change
 (see freshness), so that most reads make no query at all.  The serialized
 body is cached per process for that version of the thread, and so are the
-counts of listing pages.  Because every change a reader could see advances
+counts of listing pages (see cache).  Because every change a reader could see advances
 the version in the same transaction (see models), a cache entry can never
 outlive the data it was built from, in this process or any other.
 """
@@ -13,21 +13,20 @@ outlive the data it was built from, in this process or any other.
 from __future__ import annotations
 
 import json
-import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import current_app
 
 from . import freshness, hashing, mailer, urls
-from .errors import APIError
+from .cache import VersionCache, app_cache
+from .choices import Status
+from .errors import APIError, unknown_site
 from .extensions import db
-from .metrics import cache_recorder
 from .models import Comment, Site, Thread
+from .origins import check_page_origin
 from .reads import Read, json_text
+from .validation import valid_site_key
 
 # Part of every ETag, so a deploy that changes the response shape cannot be
 # answered with a 304 for a body built by the old code.
@@ -36,8 +35,6 @@ FORMAT_VERSION = "1"
 BODY_CACHE_BYTES = 16 * 1024 * 1024
 COUNT_CACHE_THREADS = 4096
 MAX_COUNT_URLS = 100
-# No site key holds a control character: such a value never reaches the database.
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -62,32 +59,6 @@ class ThreadRef:
         return f"{self.thread_id or 0}-{self.version}-{FORMAT_VERSION}" + ("-m" if self.mail else "")
 
 
-def allowed_origin(origins: list[str], origin: str | None) -> bool:
-    """Whether a browser Origin header is one of the site's origins."""
-    if not origin:
-        return False
-    if origin in origins:  # browsers send origins already in canonical form
-        return True
-    try:
-        return urls.normalize_origin(origin) in origins
-    except urls.InvalidURL:
-        return False
-
-
-def any_site_allows(origin: str | None) -> bool:
-    """For preflights and early errors, before the site is known."""
-    if not origin:
-        return False
-    return any(allowed_origin(row or [], origin) for row in db.session.scalars(sa.select(Site.origins)))
-
-
-def require_origin(origins: list[str], origin: str | None) -> None:
-    """Writes only come from pages of the site itself."""
-    if not allowed_origin(origins, origin):
-        raise APIError(403, "forbidden_origin", "This site does not accept comments from this origin.",
-                       origins=origins)
-
-
 def normalized_url(url: str) -> str:
     """Normalise a page URL, or the contract's 400."""
     try:
@@ -96,18 +67,12 @@ def normalized_url(url: str) -> str:
         raise APIError(400, "invalid", str(exc), {"url": str(exc)}) from exc
 
 
-def check_page_origin(origins: list[str], normalized: str) -> None:
-    """A page elsewhere can neither read nor write a site's threads."""
-    if urls.origin_of_normalized(normalized) not in origins:
-        raise APIError(403, "foreign_url", "This page is not one of the site's pages.")
-
-
 def site_key(value: str | None) -> str:
     """A site key from a query string, checked before it reaches the database."""
     if not value:
         raise APIError(400, "invalid", "The site key is required.", {"site": "This field is required."})
-    if len(value) > 64 or _CONTROL.search(value):
-        raise APIError(404, "unknown_site", "No site is registered with this key.")
+    if not valid_site_key(value):
+        raise unknown_site()
     return value
 
 
@@ -146,7 +111,7 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
         else (_BY_URL, {"site": site, "url": normalized})
     rows = freshness.rows(statement, (statement, site, key, normalized), 3, 4, **params)
     if not rows:
-        raise APIError(404, "unknown_site", "No site is registered with this key.")
+        raise unknown_site()
     # Two rows: the key belongs to another page's thread than this URL's;
     # the key's thread is the one a page that moved still means.
     row = next((row for row in rows if row[-1] == key), rows[0]) if len(rows) > 1 else rows[0]
@@ -189,7 +154,7 @@ def load_for_write(site: str | None, url: str | None, key: str | None = None) ->
     statement = _WRITE_BY_KEY if key else _WRITE_BY_URL
     rows = db.session.execute(statement, {"site": site, "key": key, "url": normalized}).all()
     if not rows:
-        raise APIError(404, "unknown_site", "No site is registered with this key.")
+        raise unknown_site()
     row = rows[0]
     origins = row.origins or []
     check_page_origin(origins, normalized)
@@ -205,61 +170,8 @@ def _conflict() -> APIError:
                     "nothing was changed.", {"thread": "This key already names another page's thread."})
 
 
-class _VersionCache:
-    """An LRU of one value per thread, valid for one version of it: serialized
-    bodies, or approved counts.  A newer version replaces the older at once,
-    and the whole is bounded by the values' total weight (bytes, or entries)."""
-
-    def __init__(self, capacity: int, weigh=lambda value: 1, record=None):
-        self.capacity = capacity
-        self.weigh = weigh
-        # Counts each lookup, hit or miss, when metrics are on (see metrics.cache_recorder).
-        self.record = record
-        self.used = 0
-        self.entries: OrderedDict = OrderedDict()  # thread id -> (version, value, weight)
-        self.lock = threading.Lock()
-
-    def get(self, thread_id: int, version):
-        """The value stored for this version of the thread, or None.
-
-        A version is anything compared with ``==``: a number, or a tuple of
-        what else the value depends on."""
-        with self.lock:
-            entry = self.entries.get(thread_id)
-            found = entry is not None and entry[0] == version
-            if found:
-                self.entries.move_to_end(thread_id)
-        if self.record is not None:
-            self.record(found)
-        return entry[1] if found else None
-
-    def put(self, thread_id: int, version, value) -> None:
-        """Keep ``value`` for this version of the thread (unless it alone exceeds the capacity)."""
-        weight = self.weigh(value)
-        if weight > self.capacity:
-            return
-        with self.lock:
-            old = self.entries.pop(thread_id, None)
-            if old is not None:
-                self.used -= old[2]
-            self.entries[thread_id] = (version, value, weight)
-            self.used += weight
-            while self.used > self.capacity:
-                _, (_, _, dropped) = self.entries.popitem(last=False)
-                self.used -= dropped
-
-
-def _cache(name: str, capacity: int, weigh=lambda value: 1) -> _VersionCache:
-    # One cache per application (and so per database), never module-wide.
-    cache = current_app.extensions.get(name)
-    if cache is None:
-        record = cache_recorder(name.removeprefix("causerie."))
-        cache = current_app.extensions[name] = _VersionCache(capacity, weigh, record)
-    return cache
-
-
-def _bodies() -> _VersionCache:
-    return _cache("causerie.thread_cache", BODY_CACHE_BYTES, len)
+def _bodies() -> VersionCache:
+    return app_cache("causerie.thread_cache", BODY_CACHE_BYTES, len)
 
 
 def iso(value) -> str | None:
@@ -269,7 +181,7 @@ def iso(value) -> str | None:
 
 def public_comment(comment: Comment, site_key: str) -> dict:
     """The public shape of a comment of the site ``site_key``: never an email or an IP hash."""
-    if comment.status == "deleted":
+    if comment.status == Status.DELETED:
         return {
             "id": comment.id, "parent_id": comment.parent_id, "author": "", "website": None,
             "avatar": "", "html": "", "created_at": iso(comment.created_at), "edited_at": None,
@@ -311,7 +223,7 @@ def display_order(comments: list[Comment]) -> list[Comment]:
         comment, expanded = walk.pop()
         kids = children.get(comment.id, [])
         if expanded:
-            visible[comment.id] = comment.status == "approved" or any(visible[k.id] for k in kids)
+            visible[comment.id] = comment.status == Status.APPROVED or any(visible[k.id] for k in kids)
         else:
             walk.append((comment, True))
             walk.extend((kid, False) for kid in kids)
@@ -345,7 +257,7 @@ def thread_body(ref: ThreadRef) -> bytes:
 _PUBLIC_COMMENTS = sa.select(
     Comment.id, Comment.parent_id, Comment.status, Comment.author, Comment.website, Comment.email_hash,
     Comment.commenter_hash, Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
-).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_(("approved", "deleted")))
+).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_((Status.APPROVED, Status.DELETED)))
 
 
 def _build(ref: ThreadRef) -> dict:
@@ -359,7 +271,7 @@ def _build(ref: ThreadRef) -> dict:
     return {
         "thread": {
             "id": thread.id, "key": thread.key, "url": thread.url, "title": thread.title,
-            "locked": thread.locked, "count": sum(1 for c in ordered if c.status == "approved"),
+            "locked": thread.locked, "count": sum(1 for c in ordered if c.status == Status.APPROVED),
             "notify": ref.mail,
         },
         "comments": [public_comment(c, ref.site_key) for c in ordered],
@@ -384,7 +296,7 @@ def _counts_read(size: int) -> Read:
 
 _APPROVED_COUNTS = (
     sa.select(Comment.thread_id, sa.func.count())
-    .where(Comment.thread_id.in_(sa.bindparam("ids", expanding=True)), Comment.status == "approved")
+    .where(Comment.thread_id.in_(sa.bindparam("ids", expanding=True)), Comment.status == Status.APPROVED)
     .group_by(Comment.thread_id)
 )
 
@@ -406,8 +318,8 @@ def counts(site: str | None, page_urls: list[str]) -> tuple[list[str], dict[str,
     rows = freshness.rows(_counts_read(len(pages)), ("counts", site, *pages), 2, 3,
                           site=site, **{f"u{number}": url for number, url in enumerate(pages)})
     if not rows:
-        raise APIError(404, "unknown_site", "No site is registered with this key.")
-    cache = _cache("causerie.count_cache", COUNT_CACHE_THREADS)
+        raise unknown_site()
+    cache = app_cache("causerie.count_cache", COUNT_CACHE_THREADS)
     found, missing = {}, {}
     for _, url, thread_id, version in rows:
         if url is None:

@@ -1,8 +1,9 @@
 """Checking what clients send, field by field, before anything is stored.
 
-Every function either returns clean values or raises
-:class:`~service.errors.ValidationError` naming each bad field, so a reader
-sees all their mistakes at once.
+Every check of a payload either returns clean values or raises
+:class:`~service.errors.InvalidInputError` naming each bad field, so a reader
+sees all their mistakes at once.  The checks of one value (a site key, an
+email address) are the ones the command line and the moderation forms use too.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 
 from . import urls
-from .errors import APIError, ValidationError
+from .errors import APIError, InvalidInputError
 from .i18n import LANGUAGES
 from .limits import (MAX_AUTHOR, MAX_COMMENTER_KEY, MAX_EMAIL, MAX_ID, MAX_LANGUAGE_TAG, MAX_REASON, MAX_SITE_KEY,
                      MAX_THREAD_KEY, MAX_TICKET, MAX_TITLE, MAX_URL, MAX_WEBSITE)
@@ -105,11 +106,10 @@ class Fields:
         value = self.string(name, max_length=MAX_EMAIL)
         if value is None:
             return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError:
+        address = email_address(value)
+        if address is None:
             self.errors[name] = "This is not a valid email address."
-            return None
+        return address
 
     def language(self, name: str) -> str | None:
         """An optional language tag (``fr``, ``fr-CA``): its language when the
@@ -135,7 +135,7 @@ class Fields:
     def check(self) -> None:
         """Raise the collected errors, if any."""
         if self.errors:
-            raise ValidationError(self.errors)
+            raise InvalidInputError(self.errors)
 
 
 def new_comment(payload: dict) -> dict:
@@ -190,3 +190,25 @@ def report(payload: dict) -> str:
     reason = fields.string("reason", required=True, max_length=MAX_REASON, multiline=True)
     fields.check()
     return reason
+
+
+# What the widget's data-site and the feeds' URLs carry, as long as the column allows.
+_SITE_KEY = re.compile(f"[A-Za-z0-9_-]{{1,{MAX_SITE_KEY}}}")
+SITE_KEY_RULE = f"use ASCII letters, digits, - and _ (at most {MAX_SITE_KEY})"
+
+
+def valid_site_key(value: str) -> bool:
+    """Whether ``value`` can be a site's key: 1 to MAX_SITE_KEY ASCII letters, digits, ``-`` and ``_``.
+
+    Checked where a site is registered, and wherever a key comes with a
+    request before it is looked up (PostgreSQL refuses a NUL in a string)."""
+    return _SITE_KEY.fullmatch(value) is not None
+
+
+def email_address(value: str) -> str | None:
+    """``value`` as a normalised email address, or None when it is not one
+    (syntax only: no DNS lookups)."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None

@@ -187,6 +187,13 @@ def test_unknown_site_is_404(client):
     assert response.get_json()["error"]["code"] == "unknown_site"
 
 
+@pytest.mark.parametrize("key", ["blog\x00", "blög", "blog ", "b" * 65])
+def test_a_key_no_site_could_have_is_an_unknown_site(client, site, key):
+    response = client.get("/api/threads", query_string={"site": key, "url": URL})
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "unknown_site"
+
+
 def test_missing_site_is_400(client):
     response = client.get("/api/threads", query_string={"url": URL})
     assert response.status_code == 400

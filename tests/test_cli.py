@@ -37,6 +37,14 @@ def test_sites_add_refuses_an_unknown_mode(cli):
     assert cli.invoke(args=["sites", "add", "m", "--origin", "https://a.example", "--mode", "never"]).exit_code != 0
 
 
+@pytest.mark.parametrize("key", ["café", "my blog", "blog!", "x" * 65])
+def test_sites_add_refuses_a_key_of_other_than_ascii_letters_digits_dash_and_underscore(app, cli, key):
+    result = cli.invoke(args=["sites", "add", key, "--origin", "https://a.example"])
+    assert result.exit_code != 0 and "ASCII letters" in result.output
+    with app.app_context():
+        assert db.session.query(Site).count() == 0
+
+
 def test_sites_list_shows_origins_modes_and_counts(cli, reader):
     reader.post("hello")
     result = cli.invoke(args=["sites", "list"])
@@ -52,6 +60,14 @@ def test_moderators_add_hashes_the_password_from_stdin(app, cli, site):
         assert moderator.email == "mod@example.org"
         assert moderator.password_hash.startswith(("scrypt:", "pbkdf2:"))
         assert [s.key for s in moderator.sites] == [site]
+
+
+@pytest.mark.parametrize("email", ["mod@", "mod@@example.org", "mod@localhost", "a b@example.org"])
+def test_moderators_add_refuses_what_the_settings_form_would_not_take_as_an_address(app, cli, email):
+    result = cli.invoke(args=["moderators", "add", email, "--admin", "--password-stdin"], input="longenough\n")
+    assert result.exit_code != 0 and "not an email address" in result.output
+    with app.app_context():
+        assert db.session.query(Moderator).count() == 0
 
 
 def test_moderators_add_needs_a_site_or_admin(cli):

@@ -263,6 +263,28 @@ def test_forged_comment_id_gets_404_page(app, mod):
     assert response.status_code == 404 and "<html" in response.get_data(as_text=True)
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_the_page_script_acting_on_a_missing_comment_gets_the_json_error_shape(app, mod):
+    response = mod.post("/moderate/comments/999999/approve", json=True)
+    assert response.status_code == 404 and response.mimetype == "application/json"
+    assert response.json == {"error": {"code": "not_found", "message": "There is nothing here.", "fields": {}}}
+
+
+def test_a_browser_acting_on_a_missing_comment_gets_the_404_page(app, mod):
+    response = mod.post("/moderate/comments/999999/approve", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "There is nothing here." in response.get_data(as_text=True)
+
+
+def test_a_refused_action_answers_the_page_script_in_the_json_error_shape(app, mod):
+    comment_id = add_comment(app, "blog")
+    response = mod.post(f"/moderate/comments/{comment_id}/explode", json=True)
+    assert response.status_code == 400
+    assert response.json["error"] == {"code": "bad_request", "message": "Unknown action.", "fields": {}}
+
+
 def test_huge_comment_id_gets_404_not_500(app, mod):
     assert mod.get("/moderate/comments/99999999999999999999999").status_code == 404
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from service import reads, threads
 from service.extensions import READS, db, limiter
 from service.models import Comment
-from service.threads import _VersionCache
+from service.cache import VersionCache
 
 from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
 
@@ -128,7 +128,7 @@ def test_an_in_memory_database_is_read_through_the_sessions_engine(tmp_path):
 
 
 def test_a_newer_version_of_a_thread_replaces_the_older_in_the_cache():
-    cache = _VersionCache(100, len)
+    cache = VersionCache(100, len)
     cache.put(1, 1, b"old body")
     cache.put(1, 2, b"new")
     assert cache.get(1, 1) is None
@@ -137,7 +137,7 @@ def test_a_newer_version_of_a_thread_replaces_the_older_in_the_cache():
 
 
 def test_the_body_cache_keeps_within_its_byte_budget_dropping_the_least_recently_read():
-    cache = _VersionCache(10, len)
+    cache = VersionCache(10, len)
     cache.put(1, 1, b"aaaa")
     cache.put(2, 1, b"bbbb")
     cache.get(1, 1)  # thread 1 is read again: thread 2 is now the oldest
@@ -147,7 +147,7 @@ def test_the_body_cache_keeps_within_its_byte_budget_dropping_the_least_recently
 
 
 def test_a_body_larger_than_the_whole_budget_is_not_kept():
-    cache = _VersionCache(10, len)
+    cache = VersionCache(10, len)
     cache.put(1, 1, b"small")
     cache.put(2, 1, b"x" * 11)
     assert cache.get(2, 1) is None

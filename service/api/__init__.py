@@ -2,7 +2,7 @@
 
 from flask import Blueprint, g, request
 
-from .. import threads
+from ..origins import allowed_origin, any_site_allows
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -28,7 +28,7 @@ def cors_headers(response):
     if not origin:
         return response
     origins = g.get("cors_origins")
-    allowed = threads.allowed_origin(origins, origin) if origins is not None else threads.any_site_allows(origin)
+    allowed = allowed_origin(origins, origin) if origins is not None else any_site_allows(origin)
     if allowed:
         headers.add("Access-Control-Allow-Origin", origin)
         headers.add("Access-Control-Expose-Headers", EXPOSED_HEADERS)

@@ -3,8 +3,9 @@
 Every route but sign-in, the static files and the signed one-click links
 requires a signed-in moderator, and every comment, thread or site is looked
 up through the moderator's own sites, so another site's id answers 404.
-Actions answer JSON to the page's script (``Accept: application/json``) and
-a redirect with a flashed message to a plain form.
+Actions answer JSON to the page's script (``Accept: application/json``, see
+:func:`service.errors.wants_json`) and a redirect with a flashed message to a
+plain form; errors likewise, in the contract's JSON shape or as a page.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from .. import limits, links, security
 from .. import site_settings as settings_schema
 from ..choices import Status
+from ..errors import error_answer, wants_json
 from ..notifications import subscriptions, webhooks
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
@@ -35,29 +37,19 @@ MAX_BULK = 200
 # ------------------------------------------------------------------ helpers
 
 
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
-
-
 def _back(default: str) -> str:
     return auth.safe_next(request.form.get("next") or request.args.get("next")) or default
 
 
 def _done(message: str, comment: Comment | None = None, default: str | None = None, **extra):
     """Answer a successful action: JSON for the script, else flash and go back."""
-    if _wants_json():
+    if wants_json():
         body = {"ok": True, "message": message, **extra}
         if comment is not None:
             body["comment"] = {"id": comment.id, "status": comment.status, "pinned": comment.pinned}
         return jsonify(body)
     flash(message, "success")
     return redirect(_back(default or url_for(".queue_view")), code=303)
-
-
-def _error_page(status: int, message: str):
-    if _wants_json():
-        return jsonify({"ok": False, "error": message}), status
-    return render_template("error.html", status=status, code="error", message=message), status
 
 
 bp.before_request(security.check_csrf)
@@ -80,13 +72,13 @@ def _refuse_nul():
 @bp.errorhandler(actions.ActionError)
 def _action_error(exc: actions.ActionError):
     db.session.rollback()
-    return _error_page(exc.status, str(exc.message))
+    return error_answer(exc.status, str(exc.message))
 
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(_exc):
-    return _error_page(400, _("This form has expired or did not come from this page. "
-                              "Go back, reload the page and try again."))
+    return error_answer(400, _("This form has expired or did not come from this page. "
+                               "Go back, reload the page and try again."))
 
 
 @bp.errorhandler(links.LinkError)
@@ -101,7 +93,7 @@ def _link_error(exc: links.LinkError):
         messages["expired"] = _("This link has expired. Tick “Email me replies” again when you next comment "
                                 "to get a new one.")
         messages["withdrawn"] = _("Emails about replies to this comment were stopped since this link was sent.")
-    return _error_page(exc.status, messages.get(exc.reason, messages["invalid"]))
+    return error_answer(exc.status, messages.get(exc.reason, messages["invalid"]))
 
 
 def _me() -> Moderator:
@@ -480,8 +472,8 @@ def one_click(token: str):
     if not _acting():
         return render_template("moderation/link_confirm.html", link=link, comment=comment, form=CsrfForm())
     if comment.status != Status.PENDING:
-        return _error_page(409, _("This comment was already decided: it is %(status)s now.",
-                                  status=status_label(comment.status)))
+        return error_answer(409, _("This comment was already decided: it is %(status)s now.",
+                                   status=status_label(comment.status)))
     links.spend(link)
     actions.perform(link.action, comment, moderator, actor=link.recipient or "email link")
     db.session.commit()

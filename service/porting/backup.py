@@ -37,8 +37,8 @@ from .. import site_settings
 from ..choices import Status, values_of
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..limits import (MAX_IMPORT_REF, MAX_LANGUAGE_CODE, MAX_SITE_KEY, MAX_STORED_AUTHOR, MAX_THREAD_KEY, MAX_TITLE,
-                      MAX_URL)
+from ..limits import (MAX_ID, MAX_IMPORT_REF, MAX_LANGUAGE_CODE, MAX_SITE_KEY, MAX_STORED_AUTHOR, MAX_THREAD_KEY,
+                      MAX_TITLE, MAX_URL)
 from ..models import Ban, Comment, Site, Thread
 from .source import (MARKDOWN, ImportFileError, Source, SourceComment,
                      SourceThread, clean_email, clean_line, clean_text, clean_website, parse_iso)
@@ -223,7 +223,7 @@ class _Checker:
         value = record.get(name)
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
             self._fail(f"{where}.{name}", "expected a whole number")
         return value
 

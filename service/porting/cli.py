@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from .. import privacy
 from ..extensions import db
 from ..models import Site
+from ..validation import SITE_KEY_RULE, valid_site_key
 from .source import ImportFileError, Source
 
 # The format readers, the importer and the backup writer are imported by the
@@ -86,6 +87,8 @@ def _run(read, file: Path, site_key: str | None, dry_run: bool, rewrites: dict) 
         key = site_key or (source.site or {}).get("key")
         if not key:
             raise click.UsageError("Give the site to import into with --site KEY.")
+        if not valid_site_key(key):
+            raise click.BadParameter(SITE_KEY_RULE, param_hint="--site")
         summary = importer.run(source, key, dry_run=dry_run, rewrites=rewrites, step=bars.step,
                                actor="causerie import", parallel=True)
     except ImportFileError as exc:

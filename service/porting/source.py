@@ -16,10 +16,9 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import IO, Callable
 
-from email_validator import EmailNotValidError, validate_email
-
 from .. import urls
 from ..limits import MAX_EMAIL, MAX_WEBSITE
+from ..validation import email_address
 # Threads, comments and bans one file may hold: about twenty times the
 # biggest blog we know of, and a bound on the memory a hostile file can take.
 MAX_ROWS = 1_000_000
@@ -167,10 +166,7 @@ def clean_email(value: str | None) -> str | None:
     value = clean_line(value, 1000)
     if not value or len(value) > MAX_EMAIL or "@" not in value:
         return None
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None
+    return email_address(value)
 
 
 def clean_website(value: str | None) -> str | None:

@@ -72,9 +72,10 @@
       method: "POST", body: data, credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (response) {
-      return response.json().catch(function () { return { ok: false, error: response.statusText }; })
+      return response.json().catch(function () { return {}; })
         .then(function (body) {
-          if (!response.ok || !body.ok) throw new Error(body.error || response.statusText);
+          // Errors come in the service's shape: {"error": {"code", "message", "fields"}}.
+          if (!response.ok || !body.ok) throw new Error((body.error && body.error.message) || response.statusText);
           return body;
         });
     });
