@@ -2,7 +2,7 @@
 
 import ipaddress
 import time
-from functools import wraps
+from functools import lru_cache, wraps
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -116,6 +116,9 @@ def init_migrations(app) -> None:
         Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
 
+# The same few thousand addresses come back request after request: parsing
+# one costs as much as the rest of a read's rate limiting.
+@lru_cache(maxsize=8192)
 def address_key(address: str) -> str:
     """What every per-address count, report and hash keys on: an IPv4 address
     itself, an IPv6 address its /64 network.

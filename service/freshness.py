@@ -27,7 +27,10 @@ nothing changed unseen:
 - **SQLite** is on one machine: ``PRAGMA data_version`` on the read
   connection says whether any other connection (of this process or another)
   committed since it last looked, for the price of a trivial statement.  Any
-  commit makes the process forget what it knew.
+  commit makes the process forget what it knew.  It is asked at most every
+  :data:`SQLITE_CHECK` seconds (asking on every read costs a tenth of a
+  304), and this process's own commits are forgotten at once, so a reader
+  sees a change made by another process within that time.
 - Other databases, and an in-memory SQLite database, ask on every read.
 
 A read that asks the database keeps the answer only if nothing was forgotten
@@ -42,6 +45,7 @@ import os
 import threading
 import time
 import weakref
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -57,6 +61,9 @@ log = logging.getLogger(__name__)
 # seen everywhere within a second.
 HEARTBEAT = 0.25
 WINDOW = 0.75
+# SQLite: seconds between two looks at data_version (well inside the second
+# the promise allows).
+SQLITE_CHECK = 0.02
 # Seconds between attempts to listen again after the connection failed.
 RECONNECT = 0.5
 # Lookups and thread versions kept per process before starting afresh.
@@ -209,10 +216,14 @@ class _DataVersion(_Source):
     def __init__(self, engine: sa.Engine):
         super().__init__()
         self.engine = engine
+        self.next_look = 0.0
 
     def generation(self) -> int:
-        if reads.data_changed(self.engine):
-            self.knowledge.forget()
+        now = time.monotonic()
+        if now >= self.next_look:
+            self.next_look = now + SQLITE_CHECK
+            if reads.data_changed(self.engine):
+                self.knowledge.forget()
         return self.knowledge.generation
 
 
@@ -375,12 +386,7 @@ _STARTING = threading.Lock()
 
 def _new_source(engine: sa.Engine) -> _Source:
     if engine.dialect.name == "postgresql":
-        notified = _Notified(engine)
-        # This process's own writes are seen at once, not a notification
-        # later: a reader who just posted reads their comment back.
-        for name, bound in db.engines.items():
-            if name != READS:
-                sa.event.listen(bound, "commit", lambda _connection: notified.knowledge.forget())
+        notified = _forgets_own_commits(_Notified(engine))
         # Disposing of the app's engines (at shutdown, or a test's end) ends
         # the listener; a read after that starts another.
         sources = current_app.extensions["causerie.freshness"]
@@ -394,8 +400,21 @@ def _new_source(engine: sa.Engine) -> _Source:
         sa.event.listen(db.engine, "engine_disposed", _disposed)
         return notified
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        return _DataVersion(engine)
+        return _forgets_own_commits(_DataVersion(engine))
     return _AlwaysAsk()
+
+
+_S = TypeVar("_S", bound=_Source)
+
+
+def _forgets_own_commits(source: _S) -> _S:
+    """This process's own writes are seen at once, not a notification (or a
+    look at SQLite's data_version) later: a reader who just posted reads
+    their comment back."""
+    for name, bound in db.engines.items():
+        if name != READS:
+            sa.event.listen(bound, "commit", lambda _connection: source.knowledge.forget())
+    return source
 
 
 def rows(read: reads.Read, known_as, thread_column: int, version_column: int, /, **params) -> list[tuple]:

@@ -153,7 +153,8 @@ def test_a_sites_origins_changed_by_another_process_are_seen(app, reader, databa
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_new_read_connection_on_sqlite_starts_by_forgetting(app, reader, lookups):
+def test_a_new_read_connection_on_sqlite_starts_by_forgetting(app, reader, lookups, monkeypatch):
+    monkeypatch.setattr(freshness, "SQLITE_CHECK", 0)  # look at data_version on every read
     reader.post("Bonjour")
     _listening(app)
     reader.read()
@@ -162,6 +163,40 @@ def test_a_new_read_connection_on_sqlite_starts_by_forgetting(app, reader, looku
     lookups.clear()
     reader.read()
     assert len(lookups) == 1
+
+
+on_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@on_sqlite
+def test_sqlite_is_asked_whether_anything_changed_at_most_once_per_interval(app, reader, monkeypatch):
+    monkeypatch.setattr(freshness, "SQLITE_CHECK", 3600)
+    looks = []
+    changed = reads.data_changed
+    monkeypatch.setattr(reads, "data_changed", lambda engine: looks.append(engine) or changed(engine))
+    for _ in range(5):
+        reader.read()
+    assert len(looks) == 1
+
+
+@on_sqlite
+def test_on_sqlite_a_comment_posted_in_this_process_is_read_back_before_the_next_look(app, reader, monkeypatch):
+    monkeypatch.setattr(freshness, "SQLITE_CHECK", 3600)
+    assert reader.read().get_json()["comments"] == []
+    for number in range(3):
+        assert reader.post(f"message {number}").status_code == 201
+        assert len(reader.read().get_json()["comments"]) == number + 1
+
+
+@on_sqlite
+def test_on_sqlite_a_change_by_another_process_is_seen_at_the_next_look(app, reader, database_url, monkeypatch):
+    monkeypatch.setattr(freshness, "SQLITE_CHECK", 3600)
+    reader.post("Bonjour")
+    before = _etag(reader)  # the first read looks, and the next look is an hour away
+    _out_of_band(database_url, "UPDATE thread SET version = version + 1")
+    assert _etag(reader) == before  # not looked yet: what was known is served
+    _source(app).next_look = 0  # the interval is over
+    assert _etag(reader) != before
 
 
 def test_reads_of_an_in_memory_database_always_ask(tmp_path, lookups):
