@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing
+from .choices import Status
 from .spam import filter as spam_filter
 from .extensions import db
 from .models import Ban, Comment, ModerationEvent, Moderator, Report, Site, Thread, utcnow
@@ -143,7 +144,7 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
         comment.notify_confirmed_at = None
         comment.edit_token_hash = None
         if mode == "delete":
-            comment.status = "deleted"
+            comment.status = Status.DELETED
             comment.text = ""
             comment.html = ""
             comment.text_hash = None

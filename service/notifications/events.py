@@ -7,6 +7,7 @@ outbox rows, so that nothing is announced that was not committed.
 from __future__ import annotations
 
 from .. import mailer
+from ..choices import Digest, Status
 from ..extensions import db
 from ..models import Comment, Outbox, Site
 from . import emails, follow, outbox
@@ -29,7 +30,8 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) 
     def add(channel: str, **more) -> None:
         entries.append(outbox.add(site.id, topic, channel, comment_id=comment.id, event=topic, **extra, **more))
 
-    if topic in MODERATOR_TOPICS and comment.status == "pending" and site.digest == "instant" and mailer.configured():
+    if (topic in MODERATOR_TOPICS and comment.status == Status.PENDING and site.digest == Digest.INSTANT
+            and mailer.configured()):
         for address in emails.recipients(site):
             add("moderators", to=address)
     if topic in WEBHOOK_TOPICS and site.webhook_url:
