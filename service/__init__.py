@@ -21,7 +21,8 @@ models    models: the tables
 ground    what every layer may use, knowing no table
           settings (config.py), extensions, errors, request, reads, sanitize,
           urls, validation, hashing, tickets, read_limits, mailer, netguard,
-          i18n, strings, logs, security, files
+          i18n, strings, logs, security, files, choices (the closed sets of
+          stored values: statuses, modes, digests...), limits (every fixed size)
 """
 
 from __future__ import annotations

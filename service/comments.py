@@ -16,18 +16,24 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing, rules, sanitize, spam, threads, tickets
+from .choices import Status
 from .errors import APIError, InvalidInputError
 from .extensions import db
+from .limits import MAX_ID
 from .models import Comment, Report, Site, Thread, utcnow
 from .notifications import events, subscriptions
 from .origins import require_origin
-from .validation import MAX_ID
 
 # What a reader is told about their own comment: spam and refusals look the
 # same as a rejection, so a spammer learns nothing about which rule fired.
-OWNER_STATUS = {"approved": "approved", "pending": "pending", "rejected": "rejected", "spam": "rejected",
-                "deleted": "rejected"}
-EDITABLE = ("approved", "pending")
+OWNER_STATUS: dict[str, Status] = {
+    Status.APPROVED: Status.APPROVED,
+    Status.PENDING: Status.PENDING,
+    Status.REJECTED: Status.REJECTED,
+    Status.SPAM: Status.REJECTED,
+    Status.DELETED: Status.REJECTED,
+}
+EDITABLE = (Status.APPROVED, Status.PENDING)
 
 
 @dataclass
@@ -166,7 +172,7 @@ def _parent(thread_id: int | None, parent_id: int | None) -> Comment | None:
     if parent_id is None:
         return None
     parent = find(parent_id)
-    if parent is None or thread_id is None or parent.thread_id != thread_id or parent.status != "approved":
+    if parent is None or thread_id is None or parent.thread_id != thread_id or parent.status != Status.APPROVED:
         raise InvalidInputError({"parent_id": "You can only reply to a published comment of this thread."})
     return parent
 
@@ -230,7 +236,7 @@ def edit(comment: Comment, origin: str | None, data: dict[str, Any]) -> datetime
     before = comment.status
     # Held stays held, whatever the edit: the moderators decide.
     comment.status = max(status, before, key=rules.STRENGTH.__getitem__)
-    sent_back = before == "approved" and comment.status != "approved"
+    sent_back = before == Status.APPROVED and comment.status != Status.APPROVED
     comment.reasons = sorted(set(comment.reasons or []) | set(rules.reasons(verdicts))
                              | ({"edited"} if sent_back else set()))
     comment.text = data["text"]
@@ -256,12 +262,12 @@ def delete(comment: Comment, origin: str | None) -> None:
     before = comment.status
     # The reader takes their words and who they are with them; the row stays
     # only so replies keep their place under a placeholder.
-    comment.status = "deleted"
+    comment.status = Status.DELETED
     comment.text = comment.html = comment.author = ""
     comment.email = comment.email_hash = comment.website = comment.ip_hash = None
     comment.text_hash = comment.commenter_hash = None
     comment.notify = comment.follow = False
-    audit.record(comment, "deleted", from_status=before, to_status="deleted", actor="reader")
+    audit.record(comment, "deleted", from_status=before, to_status=Status.DELETED, actor="reader")
     db.session.commit()
 
 
@@ -273,7 +279,7 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
     view for a moderator.
     """
     comment = find(comment_id)
-    if comment is None or comment.status != "approved":
+    if comment is None or comment.status != Status.APPROVED:
         raise APIError(404, "comment_not_found", "There is no such comment.")
     require_origin(comment.site.origins or [], origin)
     ip_hash = hashing.ip_hash(client_ip)
@@ -288,9 +294,9 @@ def report(comment_id: int, origin: str | None, reason: str, client_ip: str | No
         sa.select(sa.func.count(Report.id)).where(Report.comment_id == comment.id, Report.resolved.is_(False))
     )
     if open_reports >= comment.site.report_threshold and not comment.staff:
-        comment.status = "pending"
+        comment.status = Status.PENDING
         comment.reasons = sorted(set(comment.reasons or []) | {"reported"})
-        audit.record(comment, "reported", from_status="approved", to_status="pending", actor="readers",
+        audit.record(comment, "reported", from_status=Status.APPROVED, to_status=Status.PENDING, actor="readers",
                      detail=f"{open_reports} reports")
         events.enqueue("comment.reported", comment)
     db.session.commit()
@@ -309,6 +315,6 @@ def owner_answer(comment: Comment, site_key: str, **extra: Any) -> dict[str, Any
     """
     status = owner_status(comment)
     shown = threads.public_comment(comment, site_key)
-    if comment.status != "approved":
+    if comment.status != Status.APPROVED:
         shown["avatar"] = ""
     return {"comment": {**shown, "status": status}, "status": status, **extra}

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template
 
 from . import sanitize, urls
+from .choices import Mode, Status
 from .extensions import db
 from .models import Comment, Report, Site, Thread, utcnow
 
@@ -38,7 +39,7 @@ class Sample:
     parent: str | None = None
     staff: bool = False
     pinned: bool = False
-    status: str = "approved"
+    status: str = Status.APPROVED
     # Why the rules held it, as the queue shows it.
     reasons: tuple[str, ...] = ()
     # A reader's report still open on it.
@@ -70,13 +71,13 @@ DISCUSSIONS = {
             Sample("i", "Jean", "Le conseil sur les résumés quotidiens m’a rendu mes week-ends 🙏 Avant, "
                    "chaque notification me faisait sursauter.", 20, pinned=True),
             Sample("j", "Léa", "Première visite ici : est-ce que ces conseils valent aussi pour une "
-                   "page Facebook ?", 6, status="pending", reasons=("first_time",)),
+                   "page Facebook ?", 6, status=Status.PENDING, reasons=("first_time",)),
             Sample("k", "Bruno", "Je ne suis pas convaincu. Ça ressemble surtout à de la censure qui ne dit "
-                   "pas son nom.", 3, parent="g", status="pending", reasons=("first_time",)),
+                   "pas son nom.", 3, parent="g", status=Status.PENDING, reasons=("first_time",)),
             Sample("l", "Marc", "Claire, tu es vraiment nulle, arrête d’écrire.", 12, parent="i",
                    report="Insultant envers l’autrice"),
             Sample("m", "Promo-Express", "GAGNEZ 5000 € PAR JOUR depuis chez vous !!! Cliquez ici "
-                   "https://promo.example/gain", 2, status="spam", reasons=("duplicate",)),
+                   "https://promo.example/gain", 2, status=Status.SPAM, reasons=("duplicate",)),
         ),
     ),
     "en": (
@@ -100,13 +101,13 @@ DISCUSSIONS = {
             Sample("i", "Jean", "The advice on daily digests gave me my weekends back 🙏 Every "
                    "notification used to make me jump.", 20, pinned=True),
             Sample("j", "Lea", "First time here: does this advice work for a Facebook page too?", 6,
-                   status="pending", reasons=("first_time",)),
+                   status=Status.PENDING, reasons=("first_time",)),
             Sample("k", "Bruno", "Not convinced. This sounds like censorship that won’t say its name.", 3,
-                   parent="g", status="pending", reasons=("first_time",)),
+                   parent="g", status=Status.PENDING, reasons=("first_time",)),
             Sample("l", "Marc", "Claire, you’re hopeless, stop writing.", 12, parent="i",
                    report="Insulting the author"),
             Sample("m", "Promo-Express", "EARN $5000 A DAY from home!!! Click here https://promo.example/earn",
-                   2, status="spam", reasons=("duplicate",)),
+                   2, status=Status.SPAM, reasons=("duplicate",)),
         ),
     ),
 }
@@ -128,7 +129,7 @@ def seed_demo() -> Site:
     """Create (or complete) the demo site and its sample discussions; idempotent."""
     site = db.session.scalar(sa.select(Site).where(Site.key == SITE_KEY))
     if site is None:
-        site = Site(key=SITE_KEY, name="Causerie demo", origins=demo_origins(), mode="first-time")
+        site = Site(key=SITE_KEY, name="Causerie demo", origins=demo_origins(), mode=Mode.FIRST_TIME)
         db.session.add(site)
         db.session.flush()
     else:

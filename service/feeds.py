@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
 
 from . import urls
+from .choices import Status
 from .errors import APIError, unknown_site
 from .extensions import db, limiter
 from .models import Comment, Site, Thread
@@ -95,7 +96,7 @@ def _entries(*conditions) -> list[Entry]:
         sa.select(Comment.id, Comment.author, Comment.website, Comment.html, Comment.created_at,
                   Comment.edited_at, Thread.url, Thread.title)
         .join(Thread, Thread.id == Comment.thread_id)
-        .where(Comment.status == "approved", *conditions)
+        .where(Comment.status == Status.APPROVED, *conditions)
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(FEED_SIZE)
     ).all()

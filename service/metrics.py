@@ -32,6 +32,7 @@ import time
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
 
+from .choices import Delivery, Status
 from .errors import error_response
 from .extensions import db
 from .models import Comment, Outbox, Report, Site
@@ -102,9 +103,10 @@ class _DatabaseCollector:
         """The gauges, one query each."""
         open_report = sa.exists().where(Report.comment_id == Comment.id, Report.resolved.is_(False))
         per_site = {
-            "causerie_comments_pending": ("Comments waiting for a moderator, by site.", Comment.status == "pending"),
+            "causerie_comments_pending": ("Comments waiting for a moderator, by site.",
+                                          Comment.status == Status.PENDING),
             "causerie_comments_reported": ("Comments with open reader reports, by site.",
-                                           sa.and_(open_report, Comment.status != "deleted")),
+                                           sa.and_(open_report, Comment.status != Status.DELETED)),
         }
         for name, (documentation, condition) in per_site.items():
             gauge = self.family(name, documentation, labels=("site",))
@@ -116,9 +118,9 @@ class _DatabaseCollector:
         by_status = dict(db.session.execute(
             sa.select(Outbox.status, sa.func.count(Outbox.id)).group_by(Outbox.status)).all())
         yield self.family("causerie_outbox_backlog", "Emails and webhooks waiting to be delivered.",
-                          value=by_status.get("pending", 0))
+                          value=by_status.get(Delivery.PENDING, 0))
         yield self.family("causerie_outbox_failed", "Deliveries given up on after every retry.",
-                          value=by_status.get("failed", 0))
+                          value=by_status.get(Delivery.FAILED, 0))
 
 
 def init_app(app: Flask) -> None:

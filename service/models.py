@@ -14,14 +14,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from . import limits
+from .choices import DEFAULT_MODE, Delivery, Digest, Mode, Status, values_of
 from .extensions import db
 from .i18n import LANGUAGES
-
-STATUSES = ("pending", "approved", "rejected", "spam", "deleted")
-MODES = ("auto", "pre", "first-time", "post")
-DEFAULT_MODE = "auto"
-DIGESTS = ("instant", "hourly", "daily", "off")
-
 
 if TYPE_CHECKING:
     # What db.Model is, as a type checker can see it: an attribute of the
@@ -37,6 +33,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _one_of(column: str, choices) -> sa.CheckConstraint:
+    """The database refuses any value of ``column`` outside the enum ``choices``."""
+    return sa.CheckConstraint(sa.column(column).in_(values_of(choices)), name=column)
+
+
 moderator_sites = db.Table(
     "moderator_sites",
     sa.Column("moderator_id", sa.ForeignKey("moderator.id", ondelete="CASCADE"), primary_key=True),
@@ -47,9 +48,11 @@ moderator_sites = db.Table(
 class Site(Model):
     """A blog that embeds the widget, with its own rules and moderators."""
 
+    __table_args__ = (_one_of("mode", Mode), _one_of("digest", Digest))
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    key: Mapped[str] = mapped_column(sa.String(limits.MAX_SITE_KEY), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(limits.MAX_SITE_NAME), default="")
     origins: Mapped[list] = mapped_column(sa.JSON, default=list)
     mode: Mapped[str] = mapped_column(sa.String(16), default=DEFAULT_MODE)
     banned_words: Mapped[list] = mapped_column(sa.JSON, default=list)
@@ -61,11 +64,12 @@ class Site(Model):
     # None means the service-wide CAUSERIE_EDIT_WINDOW.
     edit_window: Mapped[int | None] = mapped_column(default=None)
     notify_emails: Mapped[list] = mapped_column(sa.JSON, default=list)
-    digest: Mapped[str] = mapped_column(sa.String(16), default="instant")
+    digest: Mapped[str] = mapped_column(sa.String(16), default=Digest.INSTANT)
     last_digest_at: Mapped[datetime | None] = mapped_column(default=None)
-    webhook_url: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(limits.MAX_WEBHOOK_URL), default=None)
     # The language of the site's emails, to its moderators and to its readers.
-    language: Mapped[str] = mapped_column(sa.String(8), default=LANGUAGES[0], server_default=LANGUAGES[0])
+    language: Mapped[str] = mapped_column(sa.String(limits.MAX_LANGUAGE_CODE), default=LANGUAGES[0],
+                                          server_default=LANGUAGES[0])
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     threads = relationship("Thread", back_populates="site", cascade="all, delete-orphan")
@@ -81,9 +85,9 @@ class Thread(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
-    url: Mapped[str] = mapped_column(sa.String(2048))
-    key: Mapped[str | None] = mapped_column(sa.String(200), default=None)
-    title: Mapped[str | None] = mapped_column(sa.String(300), default=None)
+    url: Mapped[str] = mapped_column(sa.String(limits.MAX_URL))
+    key: Mapped[str | None] = mapped_column(sa.String(limits.MAX_THREAD_KEY), default=None)
+    title: Mapped[str | None] = mapped_column(sa.String(limits.MAX_TITLE), default=None)
     locked: Mapped[bool] = mapped_column(default=False)
     # Bumped in the same transaction as any change a reader could see, so the
     # read path can validate caches and ETags with one cheap query.
@@ -104,6 +108,7 @@ class Comment(Model):
         sa.Index("ix_comment_site_commenter_hash", "site_id", "commenter_hash"),
         sa.Index("ix_comment_site_text_hash", "site_id", "text_hash"),
         sa.UniqueConstraint("site_id", "import_ref", name="uq_comment_site_import_ref"),
+        _one_of("status", Status),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,17 +117,17 @@ class Comment(Model):
     parent_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("comment.id", ondelete="SET NULL"), index=True, default=None
     )
-    author: Mapped[str] = mapped_column(sa.String(100), default="")
-    email: Mapped[str | None] = mapped_column(sa.String(254), default=None)
+    author: Mapped[str] = mapped_column(sa.String(limits.MAX_STORED_AUTHOR), default="")
+    email: Mapped[str | None] = mapped_column(sa.String(limits.MAX_EMAIL), default=None)
     email_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     # Keyed hash of the commenter key the author's browser keeps (see
     # hashing.commenter_key): trust and reply emails follow it, not a typed address.
     commenter_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
-    website: Mapped[str | None] = mapped_column(sa.String(500), default=None)
+    website: Mapped[str | None] = mapped_column(sa.String(limits.MAX_WEBSITE), default=None)
     text: Mapped[str] = mapped_column(sa.Text, default="")
     html: Mapped[str] = mapped_column(sa.Text, default="")
     text_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status: Mapped[str] = mapped_column(sa.String(16), default=Status.PENDING)
     # Why the automatic rules held or refused it, shown in the queue.
     reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -144,12 +149,12 @@ class Comment(Model):
     follow: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     followed_until: Mapped[datetime | None] = mapped_column(default=None)
     # The language the author read the widget in, when the emails are written in it.
-    language: Mapped[str | None] = mapped_column(sa.String(8), default=None)
+    language: Mapped[str | None] = mapped_column(sa.String(limits.MAX_LANGUAGE_CODE), default=None)
     edit_token_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     # The source's identifier for imported comments, so re-imports add nothing.
-    import_ref: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    import_ref: Mapped[str | None] = mapped_column(sa.String(limits.MAX_IMPORT_REF), default=None)
     # The spam filter's opinion when the comment arrived: its score (0 genuine
-    # .. 1 spam), its call (publish, hold, spam) and its strongest reasons.
+    # .. 1 spam), its call (a SpamVerdict) and its strongest reasons.
     spam_score: Mapped[float | None] = mapped_column(sa.Float, default=None)
     spam_verdict: Mapped[str | None] = mapped_column(sa.String(8), default=None)
     spam_reasons: Mapped[list | None] = mapped_column(sa.JSON, default=None)
@@ -169,7 +174,7 @@ class SpamCount(Model):
     """
 
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
-    feature: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    feature: Mapped[str] = mapped_column(sa.String(limits.MAX_SPAM_FEATURE), primary_key=True)
     spam: Mapped[int] = mapped_column(default=0)
     ham: Mapped[int] = mapped_column(default=0)
 
@@ -179,7 +184,7 @@ class SpamLesson(Model):
 
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"), primary_key=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
-    label: Mapped[str] = mapped_column(sa.String(8))  # "spam" or "ham"
+    label: Mapped[str] = mapped_column(sa.String(8))  # a SpamLabel
     features: Mapped[list] = mapped_column(sa.JSON, default=list)
     # Where the comment was, and what it taught, before this lesson: an undo
     # (a step back to that status) restores it.
@@ -192,7 +197,7 @@ class Moderator(Model):
     """A person who signs in to the moderation queue."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(limits.MAX_EMAIL), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)
@@ -232,7 +237,7 @@ class Ban(Model):
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("site.id", ondelete="CASCADE"), index=True)
     email_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
     ip_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True, default=None)
-    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    reason: Mapped[str] = mapped_column(sa.String(limits.MAX_REASON), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     moderator_id: Mapped[int | None] = mapped_column(
@@ -245,7 +250,7 @@ class Report(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    reason: Mapped[str] = mapped_column(sa.String(limits.MAX_REASON), default="")
     ip_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved: Mapped[bool] = mapped_column(default=False)
@@ -270,8 +275,8 @@ class ModerationEvent(Model):
     moderator_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("moderator.id", ondelete="SET NULL"), default=None
     )
-    actor: Mapped[str] = mapped_column(sa.String(100), default="system")
-    action: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(limits.MAX_ACTOR), default="system")
+    action: Mapped[str] = mapped_column(sa.String(limits.MAX_ACTION))
     from_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     to_status: Mapped[str | None] = mapped_column(sa.String(16), default=None)
     detail: Mapped[str] = mapped_column(sa.Text, default="")
@@ -293,7 +298,7 @@ class Outbox(Model):
     )
     topic: Mapped[str] = mapped_column(sa.String(64))
     payload: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    status: Mapped[str] = mapped_column(sa.String(16), default=Delivery.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)

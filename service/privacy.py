@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing
+from .choices import Status
 from .extensions import db, rowcount
 from .models import Ban, Comment, ModerationEvent, Moderator, Report, Site, Thread, utcnow
 from .spam import filter as spam_filter
@@ -145,7 +146,7 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
         comment.notify_confirmed_at = None
         comment.edit_token_hash = None
         if mode == "delete":
-            comment.status = "deleted"
+            comment.status = Status.DELETED
             comment.text = ""
             comment.html = ""
             comment.text_hash = None

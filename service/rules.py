@@ -17,11 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import spam
+from .choices import Mode, SpamVerdict, Status
 from .extensions import db
 from .models import Ban, Comment, Site, utcnow
 
 # Strongest first: the status a comment gets when several rules speak.
-STRENGTH = {"spam": 4, "rejected": 3, "pending": 2, "approved": 1}
+STRENGTH: dict[str, int] = {Status.SPAM: 4, Status.REJECTED: 3, Status.PENDING: 2, Status.APPROVED: 1}
 # A bare "www." counts as a link, but not the one inside "https://www.":
 # that would count one link twice.
 LINK_PATTERN = re.compile(r"https?://|(?<![/\w.])www\.", re.IGNORECASE)
@@ -87,7 +88,7 @@ _COPIES = sa.select(
     sa.func.count(sa.case((sa.or_(_comment.email_hash == sa.bindparam("email_hash"),
                                   _comment.ip_hash == sa.bindparam("ip_hash")), 1))),
 ).where(_comment.site_id == sa.bindparam("site"), _comment.text_hash == sa.bindparam("text_hash"),
-        _comment.created_at >= sa.bindparam("since"), _comment.status != "deleted",
+        _comment.created_at >= sa.bindparam("since"), _comment.status != Status.DELETED,
         _comment.id != sa.bindparam("edited"))
 
 
@@ -102,7 +103,7 @@ def banned_commenter(sub: Submission) -> Verdict | None:
 
 def honeypot(sub: Submission) -> Verdict | None:
     """Only bots fill the field that humans never see."""
-    return Verdict("spam", "honeypot") if sub.honeypot else None
+    return Verdict(Status.SPAM, "honeypot") if sub.honeypot else None
 
 
 def _words_in(text: str, words: list[str]) -> list[str]:
@@ -118,27 +119,27 @@ def _words_in(text: str, words: list[str]) -> list[str]:
 def banned_words(sub: Submission) -> Verdict | None:
     """A word the site refuses: the comment is rejected."""
     found = _words_in(sub.shown, sub.site.banned_words or [])
-    return Verdict("rejected", "banned_word", {"words": found}) if found else None
+    return Verdict(Status.REJECTED, "banned_word", {"words": found}) if found else None
 
 
 def suspect_words(sub: Submission) -> Verdict | None:
     """A word worth a human look: the comment is held."""
     found = _words_in(sub.shown, sub.site.suspect_words or [])
-    return Verdict("pending", "suspect_word", {"words": found}) if found else None
+    return Verdict(Status.PENDING, "suspect_word", {"words": found}) if found else None
 
 
 def too_many_links(sub: Submission) -> Verdict | None:
     """Link-stuffed comments are held (a link in the name counts; the website field does not)."""
     count = len(LINK_PATTERN.findall(sub.text)) + len(LINK_PATTERN.findall(sub.author))
-    return Verdict("pending", "too_many_links", {"links": count}) if count > sub.site.max_links else None
+    return Verdict(Status.PENDING, "too_many_links", {"links": count}) if count > sub.site.max_links else None
 
 
 def too_fast(sub: Submission) -> Verdict | None:
     """Posted sooner after loading the thread than a person can type, or with no ticket."""
     if sub.seconds_since_load is None:
-        return Verdict("pending", "no_ticket")
+        return Verdict(Status.PENDING, "no_ticket")
     if sub.seconds_since_load < sub.min_seconds:
-        return Verdict("pending", "too_fast", {"seconds": round(sub.seconds_since_load, 1)})
+        return Verdict(Status.PENDING, "too_fast", {"seconds": round(sub.seconds_since_load, 1)})
     return None
 
 
@@ -148,26 +149,26 @@ def duplicate_text(sub: Submission) -> Verdict | None:
         "site": sub.site.id, "text_hash": sub.text_hash, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash,
         "since": utcnow() - DUPLICATE_WINDOW, "edited": sub.comment_id or 0}).one()
     if own_copies:
-        return Verdict("spam", "duplicate")
+        return Verdict(Status.SPAM, "duplicate")
     folded_length = sum(ch.isalnum() for ch in sub.text)
     if folded_length >= MIN_SHARED_DUPLICATE_LENGTH and copies >= 2:
-        return Verdict("spam", "duplicate")
+        return Verdict(Status.SPAM, "duplicate")
     return None
 
 
 def site_mode(sub: Submission) -> Verdict:
     """The site's moderation mode decides what the other rules left open."""
     mode = sub.site.mode
-    if mode == "post":
-        return Verdict("approved", "mode_post")
-    if mode == "auto":
+    if mode == Mode.POST:
+        return Verdict(Status.APPROVED, "mode_post")
+    if mode == Mode.AUTO:
         return spam_filter(sub)
-    if mode == "first-time" and sub.commenter_hash and _has_approved(sub):
-        return Verdict("approved", "trusted_commenter")
-    if mode == "first-time" and sub.site.spam_trust_first_time and sub.spam is not None \
+    if mode == Mode.FIRST_TIME and sub.commenter_hash and _has_approved(sub):
+        return Verdict(Status.APPROVED, "trusted_commenter")
+    if mode == Mode.FIRST_TIME and sub.site.spam_trust_first_time and sub.spam is not None \
             and sub.spam.score < spam.TRUST_BELOW:
-        return Verdict("approved", "spam_filter_trusts")
-    return Verdict("pending", "mode_pre" if mode == "pre" else "first_time")
+        return Verdict(Status.APPROVED, "spam_filter_trusts")
+    return Verdict(Status.PENDING, "mode_pre" if mode == Mode.PRE else "first_time")
 
 
 def spam_filter(sub: Submission) -> Verdict:
@@ -176,12 +177,12 @@ def spam_filter(sub: Submission) -> Verdict:
     When scoring failed the comment waits for a moderator.
     """
     if sub.spam is None:
-        return Verdict("pending", "spam_filter_failed")
-    if sub.spam.verdict == "publish":
-        return Verdict("approved", "spam_filter_trusts")
-    if sub.spam.verdict == "hold":
-        return Verdict("pending", "spam_filter_doubts")
-    return Verdict("spam", "spam_filter")
+        return Verdict(Status.PENDING, "spam_filter_failed")
+    if sub.spam.verdict == SpamVerdict.PUBLISH:
+        return Verdict(Status.APPROVED, "spam_filter_trusts")
+    if sub.spam.verdict == SpamVerdict.HOLD:
+        return Verdict(Status.PENDING, "spam_filter_doubts")
+    return Verdict(Status.SPAM, "spam_filter")
 
 
 def _has_approved(sub: Submission) -> bool:
@@ -189,7 +190,7 @@ def _has_approved(sub: Submission) -> bool:
     return db.session.scalar(
         sa.select(Comment.id)
         .where(Comment.site_id == sub.site.id, Comment.commenter_hash == sub.commenter_hash,
-               Comment.status == "approved", Comment.id != (sub.comment_id or 0))
+               Comment.status == Status.APPROVED, Comment.id != (sub.comment_id or 0))
         .limit(1)
     ) is not None
 
@@ -216,13 +217,13 @@ def judge(sub: Submission, checks: tuple[Rule, ...] = RULES) -> tuple[str, list[
         verdicts.append(verdict)
     mode = site_mode(sub)
     status = max([v.outcome for v in verdicts] + [mode.outcome], key=STRENGTH.__getitem__)
-    if status == "pending" or mode.outcome in ("pending", "spam"):
+    if status == Status.PENDING or mode.outcome in (Status.PENDING, Status.SPAM):
         verdicts.append(mode)
     return status, verdicts
 
 
 def reasons(verdicts: list[Verdict]) -> list[str]:
     """The reason codes stored with a comment and shown in the queue."""
-    return [v.reason for v in verdicts if v.outcome != "approved"]
+    return [v.reason for v in verdicts if v.outcome != Status.APPROVED]
 
 

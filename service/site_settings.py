@@ -29,14 +29,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from . import netguard, urls
+from .choices import DEFAULT_MODE, Digest, Mode
 from .i18n import LANGUAGE_NAMES, LANGUAGES
-from .models import DEFAULT_MODE, DIGESTS
+from .limits import MAX_LIST_ITEMS, MAX_SITE_NAME, MAX_WEBHOOK_URL
 from .validation import email_address
 
 TEXT, CHOICE, FLAG, NUMBER, LIST = "text", "choice", "flag", "number", "list"
-MAX_LIST_ITEMS = 500
-# The text area of a list: room for MAX_LIST_ITEMS long entries, no more.
-MAX_LIST_TEXT = 20_000
 
 
 class InvalidSetting(ValueError):
@@ -87,9 +85,9 @@ class Setting:
         return self.bounds
 
     @property
-    def values(self) -> tuple:
-        """CHOICE: the values it accepts."""
-        return tuple(value for value, _label in self.choices)
+    def values(self) -> tuple[str, ...]:
+        """CHOICE: the values it accepts, as plain strings (click takes an enum member by its name)."""
+        return tuple(str(value) for value, _label in self.choices)
 
 
 def split_lines(text: str | None) -> list[str]:
@@ -137,7 +135,7 @@ def _webhook(value: str) -> str:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("name", TEXT, _l("Name"), "A human name for the site (default: its key).", "", "site",
-            required=True, max_length=200, one_line=True),
+            required=True, max_length=MAX_SITE_NAME, one_line=True),
     Setting("origins", LIST, _l("Allowed origins (one per line)"),
             "An origin whose pages embed the widget (repeat for several).", [], "site",
             hint=_l("The pages that embed the widget, e.g. https://blog.example"),
@@ -145,12 +143,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mode", CHOICE, _l("Moderation mode"),
             "auto (the default): the spam filter publishes, holds or files as spam; pre: hold every comment; "
             "first-time: hold new commenters; post: publish at once.", DEFAULT_MODE, "moderation",
-            required=True, radio=True, refused=_l("Choose a moderation mode."), restored="first-time", choices=(
-                ("auto", _l("The spam filter decides: publish what it trusts, hold what it doubts, "
+            required=True, radio=True, refused=_l("Choose a moderation mode."), restored=Mode.FIRST_TIME, choices=(
+                (Mode.AUTO, _l("The spam filter decides: publish what it trusts, hold what it doubts, "
                             "file as spam what it is sure of")),
-                ("pre", _l("Hold every comment for review")),
-                ("first-time", _l("Hold first-time commenters; publish people already approved")),
-                ("post", _l("Publish at once; moderate afterwards")),
+                (Mode.PRE, _l("Hold every comment for review")),
+                (Mode.FIRST_TIME, _l("Hold first-time commenters; publish people already approved")),
+                (Mode.POST, _l("Publish at once; moderate afterwards")),
             )),
     Setting("spam_trust_first_time", FLAG,
             _l("In first-time mode, publish a first comment the spam filter is confident about"),
@@ -173,17 +171,17 @@ SETTINGS: tuple[Setting, ...] = (
             "An address told about held comments (repeat for several; none: the site's moderators).", [],
             "notifications", item=_email, option="--notify-email"),
     Setting("digest", CHOICE, _l("Email"),
-            "instant: one email per held comment; hourly or daily: a digest; off: no email.", DIGESTS[0],
+            "instant: one email per held comment; hourly or daily: a digest; off: no email.", Digest.INSTANT,
             "notifications", refused=_l("Choose how often to send email."), choices=(
-                ("instant", _l("One email per held comment")), ("hourly", _l("An hourly digest")),
-                ("daily", _l("A daily digest")), ("off", _l("No email")),
+                (Digest.INSTANT, _l("One email per held comment")), (Digest.HOURLY, _l("An hourly digest")),
+                (Digest.DAILY, _l("A daily digest")), (Digest.OFF, _l("No email")),
             )),
     Setting("language", CHOICE, _l("Language of the emails"), "The language of the site's emails (default: en).",
             LANGUAGES[0], "notifications", refused=_l("Choose the language of the emails."),
             choices=tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES)),
     Setting("webhook_url", TEXT, _l("Webhook URL"),
             "Receives a signed JSON POST for new and moderated comments.", None, "notifications",
-            hint=_l("Receives a signed JSON POST for new and moderated comments."), max_length=500,
+            hint=_l("Receives a signed JSON POST for new and moderated comments."), max_length=MAX_WEBHOOK_URL,
             item=_webhook, url=True),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from . import freshness, hashing, mailer, urls
 from .cache import VersionCache, app_cache
+from .choices import Status
 from .errors import APIError, unknown_site
 from .extensions import db
 from .models import Comment, Site, Thread
@@ -183,7 +184,7 @@ def iso(value: datetime | None) -> str | None:
 
 def public_comment(comment: Comment, site_key: str) -> dict[str, Any]:
     """The public shape of a comment of the site ``site_key``: never an email or an IP hash."""
-    if comment.status == "deleted":
+    if comment.status == Status.DELETED:
         return {
             "id": comment.id, "parent_id": comment.parent_id, "author": "", "website": None,
             "avatar": "", "html": "", "created_at": iso(comment.created_at), "edited_at": None,
@@ -225,7 +226,7 @@ def display_order(comments: Sequence[Any]) -> list[Any]:
         comment, expanded = walk.pop()
         kids = children.get(comment.id, [])
         if expanded:
-            visible[comment.id] = comment.status == "approved" or any(visible[k.id] for k in kids)
+            visible[comment.id] = comment.status == Status.APPROVED or any(visible[k.id] for k in kids)
         else:
             walk.append((comment, True))
             walk.extend((kid, False) for kid in kids)
@@ -260,7 +261,7 @@ def thread_body(ref: ThreadRef) -> bytes:
 _PUBLIC_COMMENTS = sa.select(
     Comment.id, Comment.parent_id, Comment.status, Comment.author, Comment.website, Comment.email_hash,
     Comment.commenter_hash, Comment.html, Comment.created_at, Comment.edited_at, Comment.staff, Comment.pinned,
-).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_(("approved", "deleted")))
+).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_((Status.APPROVED, Status.DELETED)))
 
 
 def _build(ref: ThreadRef) -> dict[str, Any]:
@@ -274,7 +275,7 @@ def _build(ref: ThreadRef) -> dict[str, Any]:
     return {
         "thread": {
             "id": thread.id, "key": thread.key, "url": thread.url, "title": thread.title,
-            "locked": thread.locked, "count": sum(1 for c in ordered if c.status == "approved"),
+            "locked": thread.locked, "count": sum(1 for c in ordered if c.status == Status.APPROVED),
             "notify": ref.mail,
         },
         "comments": [public_comment(c, ref.site_key) for c in ordered],
@@ -299,7 +300,7 @@ def _counts_read(size: int) -> Read:
 
 _APPROVED_COUNTS = (
     sa.select(Comment.thread_id, sa.func.count())
-    .where(Comment.thread_id.in_(sa.bindparam("ids", expanding=True)), Comment.status == "approved")
+    .where(Comment.thread_id.in_(sa.bindparam("ids", expanding=True)), Comment.status == Status.APPROVED)
     .group_by(Comment.thread_id)
 )
 

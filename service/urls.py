@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-MAX_URL_LENGTH = 2048
+from .limits import MAX_URL
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
 TRACKING_NAMES = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "ref_src"}
@@ -59,10 +60,10 @@ def normalize(url: str) -> str:
     ]
     query.sort()
     normalized = urlunsplit((parts.scheme, _netloc(parts), path, urlencode(query), ""))
-    if len(normalized) > MAX_URL_LENGTH:
+    if len(normalized) > MAX_URL:
         # Percent-encoding lengthens non-ASCII URLs (up to nine times): the
         # canonical form must still fit the column that stores it.
-        raise InvalidURL(f"URLs are limited to {MAX_URL_LENGTH} characters.")
+        raise InvalidURL(f"URLs are limited to {MAX_URL} characters.")
     return normalized
 
 
@@ -70,8 +71,8 @@ def _split(url: str) -> SplitResult:
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("A URL is required.")
     url = url.strip()
-    if len(url) > MAX_URL_LENGTH:
-        raise InvalidURL(f"URLs are limited to {MAX_URL_LENGTH} characters.")
+    if len(url) > MAX_URL:
+        raise InvalidURL(f"URLs are limited to {MAX_URL} characters.")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise InvalidURL("URLs cannot contain control characters.")
     try:

@@ -18,17 +18,20 @@ from flask import current_app, request
 from . import urls
 from .errors import APIError, InvalidInputError
 from .i18n import LANGUAGES
-
-MAX_AUTHOR = 80
-MAX_EMAIL = 254
-MAX_WEBSITE = 500
-MAX_TITLE = 300
-MAX_REASON = 500
-MAX_THREAD_KEY = 200
-MAX_COMMENTER_KEY = 200
-MAX_LANGUAGE_TAG = 35  # the longest common BCP 47 tags
-# Ids are 32-bit integers on PostgreSQL; larger ones cannot name anything.
-MAX_ID = 2**31 - 1
+from .limits import (
+    MAX_AUTHOR,
+    MAX_COMMENTER_KEY,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_LANGUAGE_TAG,
+    MAX_REASON,
+    MAX_SITE_KEY,
+    MAX_THREAD_KEY,
+    MAX_TICKET,
+    MAX_TITLE,
+    MAX_URL,
+    MAX_WEBSITE,
+)
 
 
 def json_object() -> dict[str, Any]:
@@ -151,8 +154,8 @@ def new_comment(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate ``POST /api/comments``."""
     fields = Fields(payload)
     data = {
-        "site": fields.string("site", required=True, max_length=64),
-        "url": fields.web_url("url", required=True, max_length=urls.MAX_URL_LENGTH),
+        "site": fields.string("site", required=True, max_length=MAX_SITE_KEY),
+        "url": fields.web_url("url", required=True, max_length=MAX_URL),
         "thread": fields.string("thread", max_length=MAX_THREAD_KEY),
         "title": fields.string("title", max_length=MAX_TITLE),
         "parent_id": fields.integer("parent_id"),
@@ -165,7 +168,7 @@ def new_comment(payload: dict[str, Any]) -> dict[str, Any]:
         "notify": fields.boolean("notify"),
         "follow": fields.boolean("follow"),
         "language": fields.language("lang"),
-        "ticket": fields.string("ticket", max_length=500),
+        "ticket": fields.string("ticket", max_length=MAX_TICKET),
         "commenter": fields.string("commenter", max_length=MAX_COMMENTER_KEY),
         "hp": payload.get("hp") if isinstance(payload.get("hp"), str) else "",
     }
@@ -203,12 +206,12 @@ def report(payload: dict[str, Any]) -> str:
 
 
 # What the widget's data-site and the feeds' URLs carry, as long as the column allows.
-_SITE_KEY = re.compile("[A-Za-z0-9_-]{1,64}")
-SITE_KEY_RULE = "use ASCII letters, digits, - and _ (at most 64)"
+_SITE_KEY = re.compile(f"[A-Za-z0-9_-]{{1,{MAX_SITE_KEY}}}")
+SITE_KEY_RULE = f"use ASCII letters, digits, - and _ (at most {MAX_SITE_KEY})"
 
 
 def valid_site_key(value: str) -> bool:
-    """Whether ``value`` can be a site's key: 1 to 64 ASCII letters, digits, ``-`` and ``_``.
+    """Whether ``value`` can be a site's key: 1 to MAX_SITE_KEY ASCII letters, digits, ``-`` and ``_``.
 
     Checked where a site is registered, and wherever a key comes with a
     request before it is looked up (PostgreSQL refuses a NUL in a string)."""

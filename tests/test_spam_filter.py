@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import spam
+from service.choices import SpamVerdict, values_of
 from service.extensions import db
 from service.models import Comment, Site, SpamCount, SpamLesson
 from service.moderation import actions
@@ -129,7 +130,7 @@ def test_first_time_site_without_the_setting_holds_a_confident_first_timer(app, 
 @pytest.mark.parametrize("text", ["🙂🙂🙂", "שלום עולם، مرحبا بالعالم", "Hello мир 世界 🌍", "x" * 10_000])
 def test_awkward_texts_are_scored_in_the_write_path(client, auto_site, text):
     comment = post(client, auto_site, text)
-    assert comment.spam_score is not None and comment.spam_verdict in spam.VERDICTS
+    assert comment.spam_score is not None and comment.spam_verdict in values_of(SpamVerdict)
 
 
 def test_a_scoring_failure_holds_the_comment_and_is_logged(client, auto_site, monkeypatch, caplog):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.limits import MAX_SPAM_FEATURE
 from service.spam import model
 from service.spam.model import Context
 
@@ -144,7 +145,7 @@ def test_naughty_strings_score_without_error():
 
 def test_features_fit_their_column():
     found = model.features("https://" + "a" * 300 + ".example.com " + "b" * 300, author="c" * 300)
-    assert max(map(len, found)) <= model.MAX_FEATURE
+    assert max(map(len, found)) <= MAX_SPAM_FEATURE
 
 
 def test_the_page_and_the_commenter_change_only_the_context_features():

@@ -11,13 +11,11 @@ uses it too), login_limits, queue (what the queue shows) and stats.
 from flask import Blueprint
 from werkzeug.routing import IntegerConverter
 
-# Database ids are 32-bit integers on PostgreSQL: a larger number in a URL is
-# simply not found (404), rather than an error from the database.
-MAX_ID = 2**31 - 1
+from ..limits import MAX_ID
 
 
 class IdConverter(IntegerConverter):
-    """A positive database id, ``<id:name>`` in a route."""
+    """A positive database id, ``<id:name>`` in a route: a larger number is not found (404)."""
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=MAX_ID)

@@ -14,22 +14,29 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 
 from .. import audit, hashing, sanitize, spam
+from ..choices import Status
 from ..extensions import db
+from ..limits import MAX_REASON, MAX_STAFF_TEXT
 from ..models import Ban, Comment, ModerationEvent, Moderator, Thread, utcnow
 from ..notifications import events
 
 # The action a moderator names, and the status it leads to.
-STATUS_ACTIONS = {"approve": "approved", "reject": "rejected", "spam": "spam", "delete": "deleted",
-                  "requeue": "pending"}
+STATUS_ACTIONS = {"approve": Status.APPROVED, "reject": Status.REJECTED, "spam": Status.SPAM,
+                  "delete": Status.DELETED, "requeue": Status.PENDING}
 # The action that undoes a change from each status (the queue's "Undo").
-UNDO = {"pending": "requeue", "approved": "approve", "rejected": "reject", "spam": "spam"}
+UNDO: dict[str, str] = {
+    Status.PENDING: "requeue",
+    Status.APPROVED: "approve",
+    Status.REJECTED: "reject",
+    Status.SPAM: "spam",
+}
 # Actions that apply to one comment or a selection of them.
 ACTIONS = (*STATUS_ACTIONS, "pin", "unpin", "resolve")
 BAN_DURATIONS = {"1": 1, "7": 7, "30": 30, "365": 365, "forever": None}
-MAX_STAFF_TEXT = 10_000
 
 
 class ActionError(Exception):
@@ -67,7 +74,7 @@ def set_status(comment: Comment, to_status: str, moderator: Moderator | None, *,
         return False
     comment.status = to_status
     comment.moderated_at = utcnow()
-    if to_status != "approved":
+    if to_status != Status.APPROVED:
         comment.pinned = False
     spam.teach(comment, before)
     name = action or next(k for k, v in STATUS_ACTIONS.items() if v == to_status)
@@ -87,8 +94,8 @@ def _resolve_open_reports(comment: Comment) -> int:
 def resolve_reports(comment: Comment, moderator: Moderator | None) -> bool:
     """Dismiss the reports: the comment stays (or goes back) online."""
     check_access(moderator, comment.site_id)
-    if comment.status == "pending" and "reported" in (comment.reasons or []):
-        return set_status(comment, "approved", moderator, action="resolve")
+    if comment.status == Status.PENDING and "reported" in (comment.reasons or []):
+        return set_status(comment, Status.APPROVED, moderator, action="resolve")
     count = _resolve_open_reports(comment)
     if count:
         audit.record(comment, "resolve", from_status=comment.status, to_status=comment.status,
@@ -99,7 +106,7 @@ def resolve_reports(comment: Comment, moderator: Moderator | None) -> bool:
 def pin(comment: Comment, moderator: Moderator | None) -> bool:
     """Feature a published top-level comment at the top of its thread."""
     check_access(moderator, comment.site_id)
-    if comment.status != "approved" or comment.parent_id is not None:
+    if comment.status != Status.APPROVED or comment.parent_id is not None:
         raise ActionError(409, _l("Only published top-level comments can be pinned."))
     return _set_pinned(comment, True, moderator)
 
@@ -137,7 +144,8 @@ def _clean_text(text: str | None) -> str:
     if not text:
         raise ActionError(400, _l("The text cannot be empty."))
     if len(text) > MAX_STAFF_TEXT:
-        raise ActionError(413, _l("The text is too long (at most 10,000 characters)."))
+        raise ActionError(413, _l("The text is too long (at most %(num)s characters).",
+                                  num=format_number(MAX_STAFF_TEXT)))
     return text
 
 
@@ -145,7 +153,7 @@ def edit(comment: Comment, moderator: Moderator | None, text: str) -> bool:
     """Change the comment's text; readers see it marked as edited by staff."""
     check_access(moderator, comment.site_id)
     text = _clean_text(text)
-    if comment.status == "deleted":
+    if comment.status == Status.DELETED:
         raise ActionError(409, _l("A deleted comment cannot be edited."))
     if text == comment.text:
         return False
@@ -168,9 +176,9 @@ def reply(parent: Comment, moderator: Moderator, text: str) -> Comment:
     """
     check_access(moderator, parent.site_id)
     text = _clean_text(text)
-    if parent.status == "pending":
-        set_status(parent, "approved", moderator)
-    elif parent.status != "approved":
+    if parent.status == Status.PENDING:
+        set_status(parent, Status.APPROVED, moderator)
+    elif parent.status != Status.APPROVED:
         raise ActionError(409, _l("Only a published comment can be answered."))
     now = utcnow()
     comment = Comment(
@@ -182,7 +190,7 @@ def reply(parent: Comment, moderator: Moderator, text: str) -> Comment:
         text=text,
         html=sanitize.render(text),
         text_hash=hashing.text_fingerprint(text),
-        status="approved",
+        status=Status.APPROVED,
         reasons=[],
         staff=True,
         moderator_id=moderator.id,
@@ -191,7 +199,7 @@ def reply(parent: Comment, moderator: Moderator, text: str) -> Comment:
     )
     db.session.add(comment)
     db.session.flush()
-    audit.record(comment, "staff_reply", to_status="approved", moderator=moderator,
+    audit.record(comment, "staff_reply", to_status=Status.APPROVED, moderator=moderator,
                  detail=f"reply to #{parent.id}")
     events.enqueue("comment.created", comment)
     return comment
@@ -215,7 +223,7 @@ def ban(comment: Comment, moderator: Moderator | None, *, duration: str, reason:
         site_id=comment.site_id,
         email_hash=email_hash,
         ip_hash=ip_hash,
-        reason=(reason or "").strip()[:500],
+        reason=(reason or "").strip()[:MAX_REASON],
         expires_at=utcnow() + timedelta(days=days) if days else None,
         moderator_id=moderator.id if moderator else None,
     )

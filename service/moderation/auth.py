@@ -22,14 +22,13 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, rowcount
+from ..limits import MAX_PASSWORD, MIN_PASSWORD
 from ..models import Moderator, ModeratorSession, utcnow
 
 # Checked against when the email is unknown, so that a wrong address costs
 # the same time as a wrong password and does not reveal who has an account.
 _DUMMY_HASH = generate_password_hash("causerie-timing-equaliser", method="scrypt")
 SESSION_KEY = "session_token"
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
 
 
 def hash_password(password: str) -> str:
@@ -39,10 +38,10 @@ def hash_password(password: str) -> str:
 
 def password_problem(password: str) -> str | None:
     """Why ``password`` cannot be a moderator's password (English, for the command line), or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
+    if len(password) < MIN_PASSWORD:
+        return f"The password must have at least {MIN_PASSWORD} characters."
+    if len(password) > MAX_PASSWORD:
+        return f"The password must have at most {MAX_PASSWORD} characters."
     return None
 
 

@@ -10,27 +10,25 @@ from wtforms import BooleanField, IntegerField, PasswordField, RadioField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
-from .. import site_settings
-from .actions import MAX_STAFF_TEXT
-from .auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from .. import limits, site_settings
 
 
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=limits.MAX_EMAIL)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=limits.MAX_PASSWORD)])
 
 
 class PasswordForm(FlaskForm):
     """A signed-in moderator changes their own password."""
 
     current = PasswordField(_l("Current password"), validators=[
-        DataRequired(_l("Type your current password.")), Length(max=MAX_PASSWORD_LENGTH)])
+        DataRequired(_l("Type your current password.")), Length(max=limits.MAX_PASSWORD)])
     new = PasswordField(_l("New password"), validators=[
         DataRequired(_l("Choose a new password.")),
-        Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-               message=_l("The password must have at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+        Length(min=limits.MIN_PASSWORD, max=limits.MAX_PASSWORD,
+               message=_l("The password must have at least %(min)d characters.", min=limits.MIN_PASSWORD))])
     confirm = PasswordField(_l("New password again"), validators=[
         EqualTo("new", message=_l("The two new passwords are not the same."))])
 
@@ -42,7 +40,7 @@ class CsrfForm(FlaskForm):
 class TextForm(FlaskForm):
     """A staff reply, or a staff edit of a comment."""
 
-    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=MAX_STAFF_TEXT)])
+    text = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=limits.MAX_STAFF_TEXT)])
 
 
 class BanForm(FlaskForm):
@@ -53,7 +51,7 @@ class BanForm(FlaskForm):
         SelectChoice("365", _l("One year")),
         SelectChoice("forever", _l("For good")),
     ])
-    reason = StringField(_l("Reason (kept in the audit log)"), validators=[Length(max=500)])
+    reason = StringField(_l("Reason (kept in the audit log)"), validators=[Length(max=limits.MAX_REASON)])
     by_email = BooleanField(_l("By email address"), default=True)
     by_ip = BooleanField(_l("By network address"), default=True)
 
@@ -88,7 +86,7 @@ def _settings_field(setting: site_settings.Setting):
     if setting.kind == site_settings.NUMBER:
         return IntegerField(setting.label, validators=[*([] if setting.required else [Optional()]),
                                                        NumberRange(*setting.number_range), checked])
-    return TextAreaField(setting.label, validators=[*required, Length(max=site_settings.MAX_LIST_TEXT), checked])
+    return TextAreaField(setting.label, validators=[*required, Length(max=limits.MAX_LIST_TEXT), checked])
 
 
 class SettingsForm(FlaskForm):

@@ -5,8 +5,17 @@ from __future__ import annotations
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
+from .. import limits
+from ..choices import Status
 from ..models import Moderator
 from . import auth, bp, stats
+from .queue import View
+
+
+@bp.record_once
+def _template_constants(state):
+    """The statuses and limits, so that templates compare and size fields with the code's values."""
+    state.app.jinja_env.globals.update(Status=Status, View=View, limits=limits)
 
 
 @bp.app_template_global()
@@ -73,8 +82,15 @@ def spam_reason_label(reason: dict) -> str:
 @bp.app_template_global()
 def status_label(status: str | None) -> str:
     """A translated comment status."""
-    labels = {"pending": _("pending"), "approved": _("approved"), "rejected": _("rejected"),
-              "spam": _("spam"), "deleted": _("deleted"), "reported": _("reported"), "all": _("all")}
+    labels: dict[str, str] = {
+        Status.PENDING: _("pending"),
+        Status.APPROVED: _("approved"),
+        Status.REJECTED: _("rejected"),
+        Status.SPAM: _("spam"),
+        Status.DELETED: _("deleted"),
+        View.REPORTED: _("reported"),
+        View.ALL: _("all"),
+    }
     return labels.get(status or "", status or "—")
 
 

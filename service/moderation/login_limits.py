@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
 from ..extensions import client_address, limiter
+from ..limits import MAX_EMAIL
 from ..models import Moderator
 from . import auth
 
@@ -77,7 +78,7 @@ class Attempt:
     before checking the password, and call :meth:`failed` if it was wrong."""
 
     def __init__(self, email: str):
-        self.email = (email or "").strip().lower()[:254]
+        self.email = (email or "").strip().lower()[:MAX_EMAIL]
         self._counted: list[Counter] = []
 
     def wait(self) -> int | None:

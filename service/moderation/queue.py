@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import abort
 from werkzeug.datastructures import MultiDict
 
+from ..choices import Status, values_of
 from ..extensions import db
+from ..limits import MAX_ID, MAX_SEARCH, MAX_SITE_KEY
 from ..models import Comment, ModerationEvent, Moderator, Report, Site, Thread
-from . import MAX_ID
 
-VIEWS = ("pending", "reported", "spam", "approved", "rejected", "all")
+
+class View(StrEnum):
+    """The queue's tabs, in their order: comments of one status, reported ones, or all."""
+
+    PENDING = Status.PENDING.value
+    REPORTED = "reported"  # open reader reports, whatever the status (but deleted)
+    SPAM = Status.SPAM.value
+    APPROVED = Status.APPROVED.value
+    REJECTED = Status.REJECTED.value
+    ALL = "all"  # every status but deleted
+
+
 SORTS = ("newest", "oldest", "score")
 PER_PAGE = 25
 MAX_PAGE = 10_000
-MAX_QUERY = 200
 
 
 @dataclass
 class Filters:
     """The queue's filters, read leniently from the query string."""
 
-    view: str = "pending"
+    view: str = View.PENDING
     site: str = ""
     q: str = ""
     sort: str = "newest"
@@ -32,19 +44,19 @@ class Filters:
     @classmethod
     def from_args(cls, args: MultiDict) -> Filters:
         """Unknown values fall back to defaults rather than failing."""
-        view = args.get("view", "pending")
+        view = args.get("view", View.PENDING)
         sort = args.get("sort", "newest")
         try:
             page = min(MAX_PAGE, max(1, int(args.get("page", "1"))))
         except ValueError:
             page = 1
-        return cls(view=view if view in VIEWS else "pending", site=args.get("site", "")[:64],
-                   q=args.get("q", "").strip()[:MAX_QUERY], sort=sort if sort in SORTS else "newest", page=page)
+        return cls(view=view if view in values_of(View) else View.PENDING, site=args.get("site", "")[:MAX_SITE_KEY],
+                   q=args.get("q", "").strip()[:MAX_SEARCH], sort=sort if sort in SORTS else "newest", page=page)
 
     def args(self, **changes) -> dict:
         """Query-string arguments for a link to these filters with ``changes``."""
         values = {"view": self.view, "site": self.site, "q": self.q, "sort": self.sort, "page": self.page, **changes}
-        defaults = {"view": "pending", "site": "", "q": "", "sort": "newest", "page": 1}
+        defaults = {"view": View.PENDING, "site": "", "q": "", "sort": "newest", "page": 1}
         return {k: v for k, v in values.items() if v != defaults[k]}
 
 
@@ -86,10 +98,10 @@ def _open_reports():
 
 
 def _view_clause(view: str):
-    if view == "reported":
-        return sa.and_(_open_reports(), Comment.status != "deleted")
-    if view == "all":
-        return Comment.status != "deleted"
+    if view == View.REPORTED:
+        return sa.and_(_open_reports(), Comment.status != Status.DELETED)
+    if view == View.ALL:
+        return Comment.status != Status.DELETED
     return Comment.status == view
 
 
@@ -136,13 +148,14 @@ def open_reports(comment_ids: list[int]) -> dict[int, list[Report]]:
 def history(comments: list[Comment]) -> dict[tuple[int, str | None], dict[str, int]]:
     """Per (site, commenter): how many of their comments were approved, rejected, spam."""
     keys = {(c.site_id, c.email_hash) for c in comments if c.email_hash}
-    result: dict[tuple[int, str | None], dict[str, int]] = {k: {"approved": 0, "rejected": 0, "spam": 0} for k in keys}
+    decided = (Status.APPROVED, Status.REJECTED, Status.SPAM)
+    result: dict[tuple[int, str | None], dict[str, int]] = {k: dict.fromkeys(decided, 0) for k in keys}
     if not keys:
         return result
     rows = db.session.execute(
         sa.select(Comment.site_id, Comment.email_hash, Comment.status, sa.func.count(Comment.id))
         .where(Comment.site_id.in_({k[0] for k in keys}), Comment.email_hash.in_({k[1] for k in keys}),
-               Comment.status.in_(("approved", "rejected", "spam")))
+               Comment.status.in_(decided))
         .group_by(Comment.site_id, Comment.email_hash, Comment.status)
     )
     for site_id, email_hash, status, count in rows:
@@ -156,8 +169,8 @@ def counts(moderator: Moderator, site_key: str = "") -> dict[str, int]:
     ids = site_ids(moderator, site_key)
     count = sa.select(sa.func.count(Comment.id)).where(Comment.site_id.in_(ids))
     return {
-        "pending": db.session.scalar(count.where(Comment.status == "pending")) or 0,
-        "reported": db.session.scalar(count.where(_view_clause("reported"))) or 0,
+        View.PENDING: db.session.scalar(count.where(Comment.status == Status.PENDING)) or 0,
+        View.REPORTED: db.session.scalar(count.where(_view_clause(View.REPORTED))) or 0,
     }
 
 

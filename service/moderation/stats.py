@@ -13,15 +13,18 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from ..choices import SpamVerdict, Status
 from ..extensions import db
 from ..models import Comment, utcnow
 
 PERIODS = (7, 30, 90, 365)
-STATUSES = ("approved", "rejected", "spam", "pending", "deleted")
-CHART_STATUSES = ("approved", "pending", "rejected", "spam")
+# The CSV's columns.
+STATUSES = (Status.APPROVED, Status.REJECTED, Status.SPAM, Status.PENDING, Status.DELETED)
+# The chart's stacked segments, bottom up.
+CHART_STATUSES = (Status.APPROVED, Status.PENDING, Status.REJECTED, Status.SPAM)
 # What the spam filter did, and how moderators answered it (see FilterRecord).
 FILTER_COLUMNS = ("filter_published", "filter_held", "filter_filed", "leaked", "rescued", "untouched")
-UNWANTED = ("spam", "rejected", "deleted")
+UNWANTED = (Status.SPAM, Status.REJECTED, Status.DELETED)
 
 
 @dataclass
@@ -42,16 +45,16 @@ class FilterRecord:
 
     def add(self, verdict: str, status: str, moderated: bool, count: int) -> None:
         """Count ``count`` comments the filter called ``verdict`` that now have ``status``."""
-        if verdict == "publish":
+        if verdict == SpamVerdict.PUBLISH:
             self.published += count
             self.leaked += count if moderated and status in UNWANTED else 0
-        elif verdict == "hold":
+        elif verdict == SpamVerdict.HOLD:
             self.held += count
             self.held_spam += count if moderated and status in UNWANTED else 0
-        elif verdict == "spam":
+        elif verdict == SpamVerdict.SPAM:
             self.filed += count
-            self.rescued += count if moderated and status == "approved" else 0
-        if verdict in ("publish", "spam") and not moderated:
+            self.rescued += count if moderated and status == Status.APPROVED else 0
+        if verdict in (SpamVerdict.PUBLISH, SpamVerdict.SPAM) and not moderated:
             self.untouched += count
 
     @property
@@ -155,7 +158,7 @@ def compute(site_ids: list[int], days: int, now: datetime | None = None) -> Repo
             .where(in_period, Comment.moderated_at.is_not(None), Comment.staff.is_(False))
         )
     ]
-    pending = sa.and_(Comment.site_id.in_(site_ids), Comment.status == "pending")
+    pending = sa.and_(Comment.site_id.in_(site_ids), Comment.status == Status.PENDING)
     backlog, oldest = db.session.execute(
         sa.select(sa.func.count(Comment.id), sa.func.min(Comment.created_at)).where(pending)
     ).one()
@@ -191,6 +194,7 @@ class Chart:
     bars: list[dict]
     ticks: list[dict]
     labels: list[dict]
+    statuses: tuple[Status, ...] = CHART_STATUSES
 
 
 def chart(report: Report, width: int = 720, height: int = 240) -> Chart:

@@ -20,8 +20,9 @@ from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
-from .. import links, security
+from .. import limits, links, security
 from .. import site_settings as settings_schema
+from ..choices import Status
 from ..errors import error_answer, wants_json
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
@@ -201,7 +202,7 @@ def queue_view():
     filters = queue.Filters.from_args(request.args)
     page = queue.load(me, filters)
     return render_template("moderation/queue.html", page=page, filters=filters, sites=queue.visible_sites(me),
-                           counts=queue.counts(me, filters.site), views=queue.VIEWS, form=CsrfForm(),
+                           counts=queue.counts(me, filters.site), views=list(queue.View), form=CsrfForm(),
                            actions=actions.ACTIONS)
 
 
@@ -365,9 +366,9 @@ def audit_view():
         comment_id = int(request.args["comment"]) if request.args.get("comment") else None
     except ValueError:
         abort(400)
-    site = request.args.get("site", "")[:64]
-    action = request.args.get("action", "")[:32]
-    actor = request.args.get("actor", "")[:100]
+    site = request.args.get("site", "")[:limits.MAX_SITE_KEY]
+    action = request.args.get("action", "")[:limits.MAX_ACTION]
+    actor = request.args.get("actor", "")[:limits.MAX_ACTOR]
     events, total = queue.audit_page(me, site, action, actor, comment_id, page)
     known_actions, actors = queue.audit_actions(me)
     return render_template("moderation/audit.html", events=events, total=total, page=page,
@@ -415,7 +416,7 @@ def site_settings(key: str):
 
 
 def _period() -> tuple[str, int]:
-    site = request.args.get("site", "")[:64]
+    site = request.args.get("site", "")[:limits.MAX_SITE_KEY]
     try:
         days = int(request.args.get("days", "30"))
     except ValueError:
@@ -471,7 +472,7 @@ def one_click(token: str):
     moderator = _link_moderator(link, comment)
     if not _acting():
         return render_template("moderation/link_confirm.html", link=link, comment=comment, form=CsrfForm())
-    if comment.status != "pending":
+    if comment.status != Status.PENDING:
         return error_answer(409, _("This comment was already decided: it is %(status)s now.",
                                    status=status_label(comment.status)))
     links.spend(link)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from ..choices import Delivery
 from ..extensions import db
 from ..models import Outbox, utcnow
 from . import digests, emails, follow, outbox, webhooks
@@ -65,7 +66,7 @@ def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
     """Deliver the rows due now; whether a followed page's emails were queued meanwhile."""
     fanned_out = False
     due = db.session.scalars(
-        sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        sa.select(Outbox.id).where(Outbox.status == Delivery.PENDING, Outbox.next_attempt_at <= now)
         .order_by(Outbox.next_attempt_at, Outbox.id).limit(batch)
     ).all()
     db.session.commit()
@@ -76,7 +77,7 @@ def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
         try:
             deliver(entry)
         except outbox.PermanentError as exc:
-            entry.status, entry.last_error = "failed", str(exc)[:2000]
+            entry.status, entry.last_error = Delivery.FAILED, str(exc)[:2000]
             result.failed += 1
         except Exception as exc:  # noqa: BLE001 - any failure of a delivery is retried later
             db.session.rollback()
@@ -84,7 +85,7 @@ def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
             entry.attempts += 1
             entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if entry.attempts >= outbox.MAX_ATTEMPTS:
-                entry.status = "failed"
+                entry.status = Delivery.FAILED
                 result.failed += 1
                 current_app.logger.error("Outbox %s failed for good: %s", entry.id, entry.last_error)
             else:
@@ -92,7 +93,7 @@ def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
                 result.retried += 1
                 current_app.logger.warning("Outbox %s will be retried: %s", entry.id, entry.last_error)
         else:
-            entry.status, entry.sent_at, entry.last_error = "sent", utcnow(), None
+            entry.status, entry.sent_at, entry.last_error = Delivery.SENT, utcnow(), None
             result.sent += 1
             fanned_out = fanned_out or entry.payload.get("channel") == "follow"
         db.session.commit()

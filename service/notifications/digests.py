@@ -12,11 +12,12 @@ from flask import render_template
 from flask_babel import force_locale, ngettext
 
 from .. import links, mailer
+from ..choices import Digest, Status
 from ..extensions import db, rowcount
 from ..models import Comment, ModerationEvent, Outbox, Site
 from . import emails, outbox
 
-PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+PERIODS: dict[str, timedelta] = {Digest.HOURLY: timedelta(hours=1), Digest.DAILY: timedelta(days=1)}
 LIMIT = 50
 
 
@@ -51,13 +52,13 @@ def schedule(now: datetime) -> int:
 def _held_query(site_id: int, since: datetime | None, until: datetime) -> sa.Select[Any]:
     """Pending comments that arrived, or were sent back by readers' reports
     or their author's edit, in the period."""
-    query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == "pending",
+    query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == Status.PENDING,
                                      Comment.created_at <= until)
     if since is None:
         return query
     sends_back = sa.or_(ModerationEvent.action == "reported",
-                        sa.and_(ModerationEvent.action == "edited", ModerationEvent.from_status == "approved",
-                                ModerationEvent.to_status == "pending"))
+                        sa.and_(ModerationEvent.action == "edited", ModerationEvent.from_status == Status.APPROVED,
+                                ModerationEvent.to_status == Status.PENDING))
     sent_back = sa.select(ModerationEvent.comment_id).where(
         ModerationEvent.site_id == site_id, sends_back,
         ModerationEvent.created_at > since, ModerationEvent.created_at <= until)
@@ -76,7 +77,7 @@ def deliver(entry: Outbox) -> None:
     if not held:
         return  # all decided meanwhile
     backlog = db.session.scalar(sa.select(sa.func.count(Comment.id))
-                                .where(Comment.site_id == site.id, Comment.status == "pending")) or 0
+                                .where(Comment.site_id == site.id, Comment.status == Status.PENDING)) or 0
     address = entry.payload["to"]
     items = [(c, links.moderation_links(c.id, address)) for c in held]
     with force_locale(site.language):

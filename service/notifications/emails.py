@@ -14,6 +14,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
 from .. import links, mailer
+from ..choices import Status
 from ..extensions import db
 from ..models import Comment, ModerationEvent, Moderator, Outbox, Site, moderator_sites
 from . import outbox, subscriptions
@@ -31,10 +32,10 @@ def recipients(site: Site) -> list[str]:
 
 def parent_to_notify(comment: Comment) -> Comment | None:
     """The parent whose author asked to hear about replies such as this published one."""
-    if comment.status != "approved" or comment.parent_id is None:
+    if comment.status != Status.APPROVED or comment.parent_id is None:
         return None
     parent: Comment | None = comment.parent or db.session.get(Comment, comment.parent_id)
-    if parent is None or not parent.notify or not parent.email or parent.status != "approved":
+    if parent is None or not parent.notify or not parent.email or parent.status != Status.APPROVED:
         return None
     if parent.notify_confirmed_at is None:
         return None  # the address never said yes (see subscriptions)
@@ -50,7 +51,7 @@ def reply_to_notify(comment: Comment) -> Comment | None:
         return None
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
-        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved")
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == Status.APPROVED)
     ) or 0
     # A comment approved, rejected and approved again has been announced already.
     return parent if approvals <= 1 else None
@@ -81,7 +82,7 @@ def unsubscribe_headers(unsubscribe: str) -> dict[str, str]:
 def held(entry: Outbox) -> None:
     """Deliver a ``moderators`` row: a held or reported comment, with its one-click links."""
     comment = outbox.comment_of(entry)
-    if comment is None or comment.status != "pending":
+    if comment is None or comment.status != Status.PENDING:
         return  # decided before the mail went out: nothing left to ask
     address = entry.payload["to"]
     with force_locale(comment.site.language):
@@ -105,7 +106,7 @@ def reply(entry: Outbox) -> None:
     parent = parent_to_notify(answer) if answer is not None else None
     # Checked again at delivery: the reply may have been removed, or the
     # author may have unsubscribed, since it was queued.
-    if answer is None or answer.status != "approved" or parent is None:
+    if answer is None or answer.status != Status.APPROVED or parent is None:
         return
     assert parent.email is not None  # parent_to_notify returns only parents with an address
     unsubscribe = links.unsubscribe_link(parent.id)

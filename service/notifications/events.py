@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import mailer
+from ..choices import Digest, Status
 from ..extensions import db
 from ..models import Comment, Outbox, Site
 from . import emails, follow, outbox
@@ -31,7 +32,8 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra: 
     def add(channel: str, **more: Any) -> None:
         entries.append(outbox.add(site.id, topic, channel, comment_id=comment.id, event=topic, **extra, **more))
 
-    if topic in MODERATOR_TOPICS and comment.status == "pending" and site.digest == "instant" and mailer.configured():
+    if (topic in MODERATOR_TOPICS and comment.status == Status.PENDING and site.digest == Digest.INSTANT
+            and mailer.configured()):
         for address in emails.recipients(site):
             add("moderators", to=address)
     if topic in WEBHOOK_TOPICS and site.webhook_url:

@@ -16,6 +16,7 @@ from flask import render_template
 from flask_babel import force_locale, ngettext
 
 from .. import links, mailer
+from ..choices import Delivery, Status
 from ..extensions import db
 from ..models import Comment, ModerationEvent, Outbox, Site, utcnow
 from . import emails, outbox, subscriptions
@@ -33,11 +34,11 @@ def _followers(thread_id: int) -> sa.Select[Any]:
 
 
 def _first_publication(comment: Comment) -> bool:
-    if comment.status != "approved":
+    if comment.status != Status.APPROVED:
         return False
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
-        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == "approved")) or 0
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == Status.APPROVED)) or 0
     return approvals <= 1
 
 
@@ -50,7 +51,7 @@ def schedule(comment: Comment, site: Site) -> None:
     if not db.session.scalar(sa.select(sa.exists(others))) or not _first_publication(comment):
         return
     topic = f"follow:{comment.thread_id}"
-    if db.session.scalar(sa.select(sa.exists().where(Outbox.topic == topic, Outbox.status == "pending"))):
+    if db.session.scalar(sa.select(sa.exists().where(Outbox.topic == topic, Outbox.status == Delivery.PENDING))):
         return  # the next email of this page will tell about it too
     last = db.session.scalar(sa.select(sa.func.max(Outbox.created_at)).where(Outbox.topic == topic))
     now = utcnow()
@@ -70,8 +71,8 @@ def fan_out(entry: Outbox) -> None:
         since = max(c.followed_until or c.created_at for c in comments)
         published = (
             sa.select(Comment.id).join(ModerationEvent, ModerationEvent.comment_id == Comment.id)
-            .where(Comment.thread_id == thread_id, Comment.status == "approved",
-                   ModerationEvent.to_status == "approved", ModerationEvent.created_at > since,
+            .where(Comment.thread_id == thread_id, Comment.status == Status.APPROVED,
+                   ModerationEvent.to_status == Status.APPROVED, ModerationEvent.created_at > since,
                    ModerationEvent.created_at <= until,
                    sa.or_(Comment.email_hash.is_(None), Comment.email_hash != address))
             .group_by(Comment.id).order_by(Comment.id).limit(LIMIT)
@@ -92,7 +93,7 @@ def deliver(entry: Outbox) -> None:
     if follower is None or not follower.follow or follower.notify_confirmed_at is None or not follower.email:
         return
     comments = db.session.scalars(sa.select(Comment).where(Comment.id.in_(entry.payload["ids"]),
-                                                           Comment.status == "approved")
+                                                           Comment.status == Status.APPROVED)
                                   .order_by(Comment.created_at, Comment.id)).all()
     if not comments:
         return

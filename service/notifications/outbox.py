@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import links
+from ..choices import Delivery
 from ..extensions import db, rowcount
 from ..models import Comment, Outbox, UsedToken, utcnow
 
@@ -62,7 +63,7 @@ def claim(entry_id: int, now: datetime) -> bool:
     """
     claimed = rowcount(db.session.execute(
         sa.update(Outbox)
-        .where(Outbox.id == entry_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
+        .where(Outbox.id == entry_id, Outbox.status == Delivery.PENDING, Outbox.next_attempt_at <= now)
         .values(next_attempt_at=now + LEASE)
     ))
     db.session.commit()
@@ -71,7 +72,7 @@ def claim(entry_id: int, now: datetime) -> bool:
 
 def housekeeping(now: datetime) -> None:
     """Forget deliveries sent long ago, and spent link ids whose links have expired anyway."""
-    db.session.execute(sa.delete(Outbox).where(Outbox.status == "sent", Outbox.sent_at < now - KEEP_SENT))
+    db.session.execute(sa.delete(Outbox).where(Outbox.status == Delivery.SENT, Outbox.sent_at < now - KEEP_SENT))
     db.session.execute(sa.delete(UsedToken).where(
         UsedToken.used_at < now - timedelta(seconds=links.MODERATION_MAX_AGE + 3600)))
     db.session.commit()
@@ -80,8 +81,8 @@ def housekeeping(now: datetime) -> None:
 def retry_failed() -> int:
     """Put every failed delivery back in the queue (after fixing the mail server, say)."""
     count = rowcount(db.session.execute(
-        sa.update(Outbox).where(Outbox.status == "failed")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+        sa.update(Outbox).where(Outbox.status == Delivery.FAILED)
+        .values(status=Delivery.PENDING, attempts=0, next_attempt_at=utcnow())
     ))
     db.session.commit()
     return count

@@ -24,13 +24,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from .. import mailer
+from ..choices import Status
 from ..extensions import db, rowcount
 from ..models import Comment, Site, utcnow
 from . import outbox
 
 ASK_AGAIN_AFTER = timedelta(days=1)
 # Rejected and spam comments get no answer, so no email goes out for them.
-ASKING_STATUSES = ("approved", "pending")
+ASKING_STATUSES = (Status.APPROVED, Status.PENDING)
 # A comment asks for email when it wants replies, or the page's new comments (it "follows" the page).
 ASKED = sa.or_(Comment.notify.is_(True), Comment.follow.is_(True))
 

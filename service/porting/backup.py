@@ -35,14 +35,22 @@ from typing import IO, NoReturn
 import sqlalchemy as sa
 
 from .. import site_settings
+from ..choices import Status, values_of
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import STATUSES, Ban, Comment, Site, Thread
+from ..limits import (
+    MAX_ID,
+    MAX_IMPORT_REF,
+    MAX_LANGUAGE_CODE,
+    MAX_SITE_KEY,
+    MAX_STORED_AUTHOR,
+    MAX_THREAD_KEY,
+    MAX_TITLE,
+    MAX_URL,
+)
+from ..models import Ban, Comment, Site, Thread
 from .source import (
     MARKDOWN,
-    MAX_AUTHOR,
-    MAX_KEY,
-    MAX_TITLE,
     ImportFileError,
     Source,
     SourceComment,
@@ -234,7 +242,7 @@ class _Checker:
         value = record.get(name)
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
             self._fail(f"{where}.{name}", "expected a whole number")
         return value
 
@@ -254,7 +262,7 @@ class _Checker:
         return value
 
     def language(self, record: dict, name: str, where: str) -> str | None:
-        value = self.string(record, name, where, optional=True, limit=8)
+        value = self.string(record, name, where, optional=True, limit=MAX_LANGUAGE_CODE)
         return value if value in LANGUAGES else None
 
     def hexhash(self, record: dict, name: str, where: str) -> str | None:
@@ -266,7 +274,7 @@ class _Checker:
     def site(self, value) -> dict:
         record = self.obj(value, "site")
         raw = {setting.name: self.setting(record, setting) for setting in site_settings.SETTINGS}
-        settings = {"key": self.string(record, "key", "site", optional=True, limit=64),
+        settings = {"key": self.string(record, "key", "site", optional=True, limit=MAX_SITE_KEY),
                     **site_settings.restore(raw),
                     "created_at": self.date(record, "created_at", "site")}
         return {name: value for name, value in settings.items() if value is not None or name in site_settings.BY_NAME}
@@ -287,10 +295,10 @@ class _Checker:
 
     def thread(self, value, where: str) -> SourceThread:
         record = self.obj(value, where)
-        url = self.string(record, "url", where, limit=2048)
+        url = self.string(record, "url", where, limit=MAX_URL)
         return SourceThread(
             ref=url, url=url,
-            key=self.string(record, "key", where, optional=True, limit=MAX_KEY),
+            key=self.string(record, "key", where, optional=True, limit=MAX_THREAD_KEY),
             title=clean_line(self.string(record, "title", where, optional=True), MAX_TITLE) or None,
             locked=self.boolean(record, "locked", where),
             created_at=self.date(record, "created_at", where),
@@ -299,14 +307,14 @@ class _Checker:
     def comment(self, value, where: str) -> SourceComment:
         record = self.obj(value, where)
         status = self.string(record, "status", where)
-        if status not in STATUSES:
-            self._fail(f"{where}.status", f"expected one of {', '.join(STATUSES)}")
+        if status not in values_of(Status):
+            self._fail(f"{where}.status", f"expected one of {', '.join(Status)}")
         email = self.string(record, "email", where, optional=True)
         return SourceComment(
-            ref=self.string(record, "id", where, limit=200),
+            ref=self.string(record, "id", where, limit=MAX_IMPORT_REF),
             thread_ref=self.string(record, "thread", where),
             parent_ref=self.string(record, "parent", where, optional=True),
-            author=clean_line(self.string(record, "author", where, optional=True), MAX_AUTHOR, fold=False),
+            author=clean_line(self.string(record, "author", where, optional=True), MAX_STORED_AUTHOR, fold=False),
             email=clean_email(email) if email else None,
             website=clean_website(self.string(record, "website", where, optional=True)),
             body=clean_text(self.string(record, "text", where)),

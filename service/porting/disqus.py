@@ -17,11 +17,11 @@ from html import unescape
 from typing import IO
 from xml.etree.ElementTree import Element
 
+from ..choices import Status
+from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from . import xmlfile
 from .source import (
     HTML,
-    MAX_AUTHOR,
-    MAX_TITLE,
     CountingReader,
     ImportFileError,
     Progress,
@@ -109,19 +109,19 @@ def _post(elem: Element) -> SourceComment | None:
         website = _text(author, "link") or _text(author, "url")
     approved = _child(elem, "isApproved")
     if flag(_child(elem, "isSpam")):
-        status = "spam"
+        status = Status.SPAM
     elif flag(_child(elem, "isDeleted")):
-        status = "deleted"
+        status = Status.DELETED
     elif approved is not None and not flag(approved):
-        status = "pending"
+        status = Status.PENDING
     else:
-        status = "approved"
+        status = Status.APPROVED
     message = _child(elem, "message")
     return SourceComment(
         ref=REF_PREFIX + ref,
         thread_ref=thread_ref,
         parent_ref=(REF_PREFIX + parent) if (parent := _ref_of(elem, "parent")) else None,
-        author=clean_line(name, MAX_AUTHOR),
+        author=clean_line(name, MAX_STORED_AUTHOR),
         email=clean_email(email),
         website=clean_website(website),
         body=(message.text or "") if message is not None else "",

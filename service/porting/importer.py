@@ -32,12 +32,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import hashing, site_settings, urls
+from ..choices import Status, values_of
 from ..extensions import db
-from ..models import STATUSES, Ban, Comment, ModerationEvent, Site, Thread, utcnow
+from ..limits import MAX_ACTOR, MAX_IMPORT_REF, MAX_THREAD_KEY
+from ..models import Ban, Comment, ModerationEvent, Site, Thread, utcnow
 from ..spam import filter as spam_filter
 from ..spam import model as spam_model
 from . import text as bodies
-from .source import MAX_KEY, MAX_REF, ImportFileError, Source, SourceComment
+from .source import ImportFileError, Source, SourceComment
 
 CHUNK = 1000
 # Ten times what a reader may post: room for old long comments, none for a
@@ -222,15 +224,15 @@ def _plan(source: Source, site_key: str, rewrites: dict, summary: Summary) -> _P
             summary.skipped["already imported"] += 1
         elif comment.ref in seen:
             summary.skipped["the same id appears twice in the file"] += 1
-        elif len(comment.ref) > MAX_REF:
-            summary.skipped[f"id longer than {MAX_REF} characters"] += 1
+        elif len(comment.ref) > MAX_IMPORT_REF:
+            summary.skipped[f"id longer than {MAX_IMPORT_REF} characters"] += 1
         elif comment.thread_ref in bad_threads:
             summary.skipped["its page's URL is not a valid http(s) URL"] += 1
         elif comment.thread_ref not in thread_urls:
             summary.skipped["its thread is not in the file"] += 1
         elif len(comment.body) > MAX_BODY or len(comment.html or "") > 2 * MAX_BODY:
             summary.skipped[f"longer than {MAX_BODY:,} characters"] += 1
-        elif comment.status not in STATUSES:
+        elif comment.status not in values_of(Status):
             summary.skipped[f"unknown status {comment.status[:40]!r}"] += 1
         else:
             seen.add(comment.ref)
@@ -359,7 +361,7 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
     new_threads = []
     for url in sorted(plan.new_thread_urls):
         thread = threads_by_url[url]
-        key = thread.key[:MAX_KEY] if thread.key and thread.key not in keys_taken else None
+        key = thread.key[:MAX_THREAD_KEY] if thread.key and thread.key not in keys_taken else None
         keys_taken.add(key)
         new_threads.append({"site_id": site.id, "url": url, "key": key, "title": thread.title,
                             "locked": thread.locked, "version": 1,
@@ -415,7 +417,7 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
     if not (summary.comments_created or summary.threads_created or summary.site_created):
         return
     db.session.add(ModerationEvent(
-        site_id=site.id, actor=actor[:100], action="imported",
+        site_id=site.id, actor=actor[:MAX_ACTOR], action="imported",
         detail=f"{summary.format}: {summary.comments_created} comments and {summary.threads_created} "
                f"threads created, {summary.comments_skipped} skipped"))
 
@@ -427,7 +429,7 @@ def _teach(source: Source, plan: _Plan, site: Site, ref_ids: dict[str, int],
     lessons = []
     for comment in plan.comments:
         text = rendered[comment.ref][0]
-        if comment.status not in ("approved", "spam") or comment.staff or not text:
+        if comment.status not in (Status.APPROVED, Status.SPAM) or comment.staff or not text:
             continue
         thread = source.threads.get(comment.thread_ref)
         context = spam_model.Context(title=(thread.title if thread else "") or "",

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
 
+from ..choices import Status
+from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from .source import (
     MARKDOWN,
-    MAX_AUTHOR,
-    MAX_TITLE,
     ImportFileError,
     Progress,
     Source,
@@ -37,7 +37,7 @@ from .source import (
 )
 
 REF_PREFIX = "isso:"
-MODES = {1: "approved", 2: "pending", 4: "deleted"}
+MODES = {1: Status.APPROVED, 2: Status.PENDING, 4: Status.DELETED}
 REQUIRED = {"threads": {"id", "uri"}, "comments": {"tid", "id", "parent", "created", "mode", "text"}}
 OPTIONAL = ("modified", "remote_addr", "author", "email", "website", "notification")
 TABLES = frozenset({"threads", "comments", "preferences"})
@@ -169,12 +169,12 @@ def _read(connection: sqlite3.Connection, columns: dict[str, set[str]], base_url
             ref=f"{REF_PREFIX}{cid}",
             thread_ref=str(tid),
             parent_ref=f"{REF_PREFIX}{parent}" if parent not in (None, 0, "0", "") else None,
-            author=clean_line(author, MAX_AUTHOR),
+            author=clean_line(author, MAX_STORED_AUTHOR),
             email=address,
             website=clean_website(website),
             body=clean_text(text),
             body_format=MARKDOWN,
-            status=status or "pending",
+            status=status or Status.PENDING,
             reasons=[] if status else [f"unknown Isso mode {mode!r}"],
             created_at=from_timestamp(created),
             edited_at=from_timestamp(modified) if modified else None,

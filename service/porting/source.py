@@ -18,14 +18,9 @@ from functools import lru_cache
 from typing import IO, Any
 
 from .. import urls
+from ..limits import MAX_EMAIL, MAX_WEBSITE
 from ..validation import email_address
 
-MAX_AUTHOR = 100  # the column's size; the API allows less for new comments
-MAX_EMAIL = 254
-MAX_WEBSITE = 500
-MAX_TITLE = 300
-MAX_KEY = 200
-MAX_REF = 200
 # Threads, comments and bans one file may hold: about twenty times the
 # biggest blog we know of, and a bound on the memory a hostile file can take.
 MAX_ROWS = 1_000_000

@@ -21,10 +21,10 @@ from html import unescape
 from typing import IO
 from xml.etree.ElementTree import Element
 
+from ..choices import Status
+from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from . import xmlfile
 from .source import (
-    MAX_AUTHOR,
-    MAX_TITLE,
     WP_HTML,
     CountingReader,
     ImportFileError,
@@ -40,8 +40,8 @@ from .xmlfile import local, namespace, text_of
 
 WP_NAMESPACE_PREFIX = "http://wordpress.org/export/"
 REF_PREFIX = "wordpress:"
-STATUSES = {"1": "approved", "approve": "approved", "0": "pending", "hold": "pending", "spam": "spam",
-            "trash": "deleted", "post-trashed": "deleted"}
+STATUSES = {"1": Status.APPROVED, "approve": Status.APPROVED, "0": Status.PENDING, "hold": Status.PENDING,
+            "spam": Status.SPAM, "trash": Status.DELETED, "post-trashed": Status.DELETED}
 COMMENT_TYPES = ("", "comment")
 SKIPPED_POST_TYPES = ("attachment", "nav_menu_item", "revision", "custom_css", "wp_block", "wp_navigation")
 
@@ -128,12 +128,12 @@ def _comment(source: Source, thread_ref: str, fields: dict[str, Element]) -> Non
         ref=REF_PREFIX + comment_id,
         thread_ref=thread_ref,
         parent_ref=REF_PREFIX + parent if parent and parent != "0" else None,
-        author=clean_line(unescape(text_of(fields.get("comment_author"))), MAX_AUTHOR),
+        author=clean_line(unescape(text_of(fields.get("comment_author"))), MAX_STORED_AUTHOR),
         email=clean_email(text_of(fields.get("comment_author_email"))),
         website=clean_website(text_of(fields.get("comment_author_url"))),
         body=(content.text or "") if content is not None else "",
         body_format=WP_HTML,
-        status=STATUSES.get(approved, "pending"),
+        status=STATUSES.get(approved, Status.PENDING),
         reasons=[] if approved in STATUSES else [f"unknown WordPress status {approved[:40]!r}"],
         created_at=_wp_date(fields, "comment_date_gmt", "comment_date"),
         ip_address=text_of(fields.get("comment_author_IP")) or None,

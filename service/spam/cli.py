@@ -8,8 +8,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
+from ..choices import Mode, values_of
 from ..extensions import db
-from ..models import MODES, Site
+from ..models import Site
 from . import evaluate
 from . import filter as spam_filter
 
@@ -34,7 +35,7 @@ def retrain_command(site_key: str) -> None:
 
 @spam_group.command("evaluate")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--mode", type=click.Choice(MODES), default="auto", show_default=True,
+@click.option("--mode", type=click.Choice(values_of(Mode)), default=Mode.AUTO.value, show_default=True,
               help="The throwaway site's moderation mode.")
 @click.option("--shuffle", is_flag=True, help="Replay the rows in a random order.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The random order's seed (with --shuffle).")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..choices import Mode, SpamLabel, Status
+from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from .prior import label_of
 
 if TYPE_CHECKING:
@@ -27,15 +29,13 @@ if TYPE_CHECKING:
 
 SITE_KEY = "evaluate"
 ORIGIN = "https://blog.example"
-MAX_TEXT = 10_000
-MAX_AUTHOR = 100
 
 
 @dataclass
 class Row:
     """One labelled comment of the stream."""
 
-    label: str  # "spam" or "ham"
+    label: SpamLabel
     text: str
     author: str = ""
     website: str | None = None
@@ -56,27 +56,27 @@ class Result:
     @property
     def spam(self) -> int:
         """Spam comments in the stream."""
-        return sum(n for (label, _), n in self.outcomes.items() if label == "spam")
+        return sum(n for (label, _), n in self.outcomes.items() if label == SpamLabel.SPAM)
 
     @property
     def ham(self) -> int:
         """Genuine comments in the stream."""
-        return sum(n for (label, _), n in self.outcomes.items() if label == "ham")
+        return sum(n for (label, _), n in self.outcomes.items() if label == SpamLabel.HAM)
 
     @property
     def spam_published(self) -> int:
         """Spam that reached readers (until a moderator removed it)."""
-        return self.count("spam", "approved")
+        return self.count(SpamLabel.SPAM, Status.APPROVED)
 
     @property
     def ham_held(self) -> int:
         """Genuine comments that waited for a moderator."""
-        return self.count("ham", "pending")
+        return self.count(SpamLabel.HAM, Status.PENDING)
 
     @property
     def ham_filed(self) -> int:
         """Genuine comments filed as spam (or rejected) by the rules or the filter."""
-        return self.count("ham", "spam") + self.count("ham", "rejected")
+        return self.count(SpamLabel.HAM, Status.SPAM) + self.count(SpamLabel.HAM, Status.REJECTED)
 
     def lines(self) -> list[str]:
         """The figures, as printed by ``causerie spam evaluate``."""
@@ -85,9 +85,9 @@ class Result:
         return [
             f"comments: {self.spam + self.ham} ({self.spam} spam, {self.ham} genuine)",
             f"spam that reached readers:        {share(self.spam_published, self.spam)}",
-            f"spam held for a moderator:        {share(self.count('spam', 'pending'), self.spam)}",
-            f"spam filed as spam:               {share(self.count('spam', 'spam'), self.spam)}",
-            f"genuine comments published:       {share(self.count('ham', 'approved'), self.ham)}",
+            f"spam held for a moderator:        {share(self.count(SpamLabel.SPAM, Status.PENDING), self.spam)}",
+            f"spam filed as spam:               {share(self.count(SpamLabel.SPAM, Status.SPAM), self.spam)}",
+            f"genuine comments published:       {share(self.count(SpamLabel.HAM, Status.APPROVED), self.ham)}",
             f"genuine comments held:            {share(self.ham_held, self.ham)}",
             f"genuine comments filed as spam:   {share(self.ham_filed, self.ham)}",
         ]
@@ -123,7 +123,7 @@ def _website(value: str | None) -> str | None:
     return value if value.startswith(("http://", "https://")) else f"http://{value}"
 
 
-def replay(rows: list[Row], mode: str = "auto", *, use_prior: bool = True) -> Result:
+def replay(rows: list[Row], mode: str = Mode.AUTO, *, use_prior: bool = True) -> Result:
     """Post ``rows`` in order to a new site in ``mode`` with a correcting moderator; the figures.
 
     ``use_prior=False`` leaves out the built-in prior, to measure what the
@@ -160,10 +160,11 @@ def _replay(app: Flask, rows: list[Row], mode: str) -> Result:
     result = Result()
     for number, row in enumerate(rows, 1):
         data = {
-            "site": SITE_KEY, "url": _page_url(row), "thread": None, "title": row.title[:300] or None,
-            "parent_id": None, "author": (row.author or f"Reader {number}")[:MAX_AUTHOR],
+            "site": SITE_KEY, "url": _page_url(row), "thread": None, "title": row.title[:MAX_TITLE] or None,
+            "parent_id": None, "author": (row.author or f"Reader {number}")[:MAX_STORED_AUTHOR],
             "email": f"reader{number}@example.org", "website": _website(row.website),
-            "text": row.text[:MAX_TEXT], "notify": False, "follow": False, "language": None,
+            "text": row.text[:app.config["CAUSERIE_MAX_COMMENT_LENGTH"]],
+            "notify": False, "follow": False, "language": None,
             "ticket": tickets.issue(SITE_KEY),
             "hp": "", "commenter": None,  # each reader a browser of their own
         }
@@ -172,8 +173,9 @@ def _replay(app: Flask, rows: list[Row], mode: str) -> Result:
         comment = db.session.get(Comment, posted.answer["comment"]["id"])
         assert comment is not None  # just posted
         result.outcomes[(row.label, comment.status)] += 1
-        wanted = "approved" if row.label == "ham" else "spam"
-        wrong = (comment.status == "pending" or (comment.status == "approved") != (row.label == "ham"))
+        wanted = Status.APPROVED if row.label == SpamLabel.HAM else Status.SPAM
+        wrong = (comment.status == Status.PENDING
+                 or (comment.status == Status.APPROVED) != (row.label == SpamLabel.HAM))
         if wrong:
             actions.set_status(comment, wanted, None, actor="evaluate")
             db.session.commit()

@@ -12,13 +12,14 @@ reaches :func:`teach`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
+from ..choices import SpamLabel, SpamVerdict, Status
 from ..extensions import db
 from ..metrics import count_spam_decision
 from ..models import Comment, SpamCount, SpamLesson, Thread
@@ -33,9 +34,13 @@ HOLD_AT = 0.7
 SPAM_AT = 0.9
 # In first-time mode, a site may publish a first-timer scoring below this.
 TRUST_BELOW = 0.2
-VERDICTS = ("publish", "hold", "spam")
 # A decision's status, and what it teaches the filter.
-LABELS = {"approved": "ham", "spam": "spam", "rejected": "spam", "deleted": "spam"}
+LABELS: dict[str, SpamLabel] = {
+    Status.APPROVED: SpamLabel.HAM,
+    Status.SPAM: SpamLabel.SPAM,
+    Status.REJECTED: SpamLabel.SPAM,
+    Status.DELETED: SpamLabel.SPAM,
+}
 THREAD_TEXTS = 12  # approved comments of the thread the relevance signal looks at
 MAX_REASONS = 3
 TOTALS = ""  # the feature under which a site's totals are kept
@@ -46,13 +51,13 @@ class Judgement:
     """The filter's opinion of one comment."""
 
     score: float
-    verdict: str  # one of VERDICTS
+    verdict: SpamVerdict
     reasons: list[dict[str, Any]] = field(default_factory=list)
 
 
-def verdict_of(score: float) -> str:
+def verdict_of(score: float) -> SpamVerdict:
     """publish, hold or spam for a score."""
-    return "publish" if score < HOLD_AT else "hold" if score < SPAM_AT else "spam"
+    return SpamVerdict.PUBLISH if score < HOLD_AT else SpamVerdict.HOLD if score < SPAM_AT else SpamVerdict.SPAM
 
 
 # ------------------------------------------------------------------ context
@@ -60,7 +65,7 @@ def verdict_of(score: float) -> str:
 _comment = Comment.__table__.c
 _THREAD_TEXTS = (
     sa.select(_comment.text)
-    .where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved",
+    .where(_comment.thread_id == sa.bindparam("thread"), _comment.status == Status.APPROVED,
            _comment.id != sa.bindparam("exclude"))
     .order_by(_comment.id.desc()).limit(THREAD_TEXTS)
 )
@@ -69,7 +74,7 @@ _THREAD_TEXTS = (
 _KNOWN = (
     sa.select(_comment.id)
     .where(_comment.site_id == sa.bindparam("site"), _comment.commenter_hash == sa.bindparam("commenter_hash"),
-           _comment.status == "approved", _comment.id != sa.bindparam("exclude"))
+           _comment.status == Status.APPROVED, _comment.id != sa.bindparam("exclude"))
     .limit(1)
 )
 
@@ -105,12 +110,12 @@ def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str,
 # What a new comment is judged with, in one round trip: the site's counts of
 # the candidate features, the thread's last approved comments (kind 1) and
 # whether the commenter has an approved comment on the site (kind 2).
-_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"), _comment.status == "approved",
-                                         _comment.id != sa.bindparam("exclude"))
+_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"),
+                                         _comment.status == Status.APPROVED, _comment.id != sa.bindparam("exclude"))
           .order_by(_comment.id.desc()).limit(THREAD_TEXTS).subquery())
 _known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
                                        _comment.commenter_hash == sa.bindparam("commenter_hash"),
-                                       _comment.status == "approved").limit(1).subquery())
+                                       _comment.status == Status.APPROVED).limit(1).subquery())
 _ZERO: sa.ColumnClause[Any] = sa.literal_column("0")
 _LOOKUP = sa.union_all(
     sa.select(_ZERO.label("kind"), sa.cast(_count_table.c.feature, sa.Text).label("value"), _count_table.c.spam,
@@ -246,7 +251,7 @@ def _add(site_id: int, changes: dict[str, list[int]]) -> None:
 
 
 def _delta(features: Iterable[str], label: str, sign: int, into: dict[str, list[int]]) -> None:
-    index = 0 if label == "spam" else 1
+    index = 0 if label == SpamLabel.SPAM else 1
     for feature in [TOTALS, *features]:
         into.setdefault(feature, [0, 0])[index] += sign
 
@@ -293,7 +298,7 @@ def teach(comment: Comment, before: str) -> None:
     db.session.flush()
 
 
-def teach_many(site_id: int, lessons: list[tuple[int, str, set[str]]]) -> None:
+def teach_many(site_id: int, lessons: Sequence[tuple[int, str, set[str]]]) -> None:
     """Add many lessons at once (comment id, ``spam``/``ham``, features): imports and retraining."""
     changes: dict[str, list[int]] = {}
     rows = []
@@ -325,7 +330,7 @@ def retrain(site_id: int) -> tuple[int, int]:
         if comment.id in taught or _decided(comment):
             lessons.append((comment.id, LABELS[comment.status], features_of(comment)))
     teach_many(site_id, lessons)
-    spam = sum(1 for _, label, _ in lessons if label == "spam")
+    spam = sum(1 for _, label, _ in lessons if label == SpamLabel.SPAM)
     return spam, len(lessons) - spam
 
 
@@ -333,7 +338,7 @@ def _decided(comment: Comment) -> bool:
     """A person decided this comment's status: a moderator, or the site an import came from."""
     if comment.moderated_at is not None:
         return True
-    return comment.import_ref is not None and comment.status in ("approved", "spam")
+    return comment.import_ref is not None and comment.status in (Status.APPROVED, Status.SPAM)
 
 
 def forget(comment_ids: list[int]) -> None:

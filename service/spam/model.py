@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-MAX_FEATURE = 100
+from ..limits import MAX_SPAM_FEATURE
+
 MAX_WORD = 24
 MAX_TEXT = 20_000  # characters tokenised; the rest of a huge comment adds nothing new
 PAGE_TEXT = 600  # characters of each approved comment that describe the page
@@ -246,7 +247,7 @@ def comment_features(text: str, author: str = "", website: str | None = None) ->
         found.add("shouting")
     if text.count("!") >= 3:
         found.add("exclamations")
-    return {f[:MAX_FEATURE] for f in found}
+    return {f[:MAX_SPAM_FEATURE] for f in found}
 
 
 def context_features(text: str, website: str | None, context: Context) -> set[str]:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..choices import SpamLabel
 from . import model
 
 CORPUS = Path(__file__).parent / "data" / "youtube_spam.csv"
@@ -45,10 +46,10 @@ NONE = Prior({}, 0.0, 0.0)
 """No prior at all: the filter knows only what the site taught it (for measuring)."""
 
 
-def label_of(value: str) -> str | None:
+def label_of(value: str) -> SpamLabel | None:
     """``spam``, ``ham`` or None for a CSV label (``1``/``0`` or ``spam``/``ham``)."""
     value = (value or "").strip().lower()
-    return "spam" if value in SPAM_LABELS else "ham" if value in HAM_LABELS else None
+    return SpamLabel.SPAM if value in SPAM_LABELS else SpamLabel.HAM if value in HAM_LABELS else None
 
 
 def corpus_features(path: Path = CORPUS) -> Iterator[tuple[str, set[str]]]:
@@ -68,16 +69,16 @@ def load() -> Prior:
     """The prior, computed once per process from the shipped corpus."""
     spam: dict[str, int] = {}
     ham: dict[str, int] = {}
-    totals = {"spam": 0, "ham": 0}
+    totals: dict[str, int] = dict.fromkeys(SpamLabel, 0)
     for label, found in corpus_features():
         totals[label] += 1
-        table = spam if label == "spam" else ham
+        table = spam if label == SpamLabel.SPAM else ham
         for feature in found:
             table[feature] = table.get(feature, 0) + 1
-    scale = WEIGHT / max(1, totals["spam"] + totals["ham"])
+    scale = WEIGHT / max(1, sum(totals.values()))
     counts = {}
     for feature in spam.keys() | ham.keys():
         s, h = spam.get(feature, 0), ham.get(feature, 0)
         if s + h >= MIN_SEEN:
             counts[feature] = (s * scale, h * scale)
-    return Prior(counts, totals["spam"] * scale, totals["ham"] * scale)
+    return Prior(counts, totals[SpamLabel.SPAM] * scale, totals[SpamLabel.HAM] * scale)
