@@ -16,6 +16,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from typing import overload
 from urllib.parse import parse_qs, urlsplit
 
 PREFIX = "CAUSERIE_"
@@ -25,6 +26,14 @@ PREFIX = "CAUSERIE_"
 # unacknowledged for 10 s is dropped.  The same parameters in the database
 # URL win.
 POSTGRES_TIMEOUTS = {"connect_timeout": 5, "tcp_user_timeout": 10_000}
+
+
+@overload
+def _env(name: str) -> str | None: ...
+
+
+@overload
+def _env(name: str, default: str) -> str: ...
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import loadgen  # noqa: E402
-import services  # noqa: E402
-from procs import get  # noqa: E402
-from run import Bench, parse_args  # noqa: E402
+import loadgen
+import services
+from procs import get
+from run import Bench, parse_args
 
 TOOLS = services.BENCH / ".tools-venv"
 

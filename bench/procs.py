@@ -52,7 +52,7 @@ class Gunicorn:
         self.env = env
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> "Gunicorn":
+    def start(self, timeout: float = 60.0) -> Gunicorn:
         self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, start_new_session=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -115,7 +115,7 @@ class Gunicorn:
         except ProcessLookupError:
             pass
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -173,7 +173,7 @@ class OtherLoad:
         t = os.times()
         return process_cpu_seconds(self.pids) + t.user + t.system + t.children_user + t.children_system
 
-    def __enter__(self) -> "OtherLoad":
+    def __enter__(self) -> OtherLoad:
         self.started = time.monotonic()
         self.busy0, self.ours0 = machine_busy_seconds(), self._ours()
         return self

@@ -47,7 +47,7 @@ def _page_server(port: int, html: str) -> ThreadingHTTPServer:
     body = html.encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -95,5 +95,6 @@ def measure(causerie_port: int, origin_port: int, path: str, comments: int, site
                          f"first visit {result['first_visit_ms']:.0f} ms, repeat {result['repeat_visit_ms']:.0f} ms")
     else:
         result["ms"] = result["repeat_visit_ms"]
-        result["how"] = f"navigation start to 200 comments drawn, repeat visit; first visit {result['first_visit_ms']:.0f} ms"
+        result["how"] = ("navigation start to 200 comments drawn, repeat visit; "
+                         f"first visit {result['first_visit_ms']:.0f} ms")
     return result

@@ -216,7 +216,7 @@ def machine() -> str:
 
 
 def write(path: Path, table: str, args, results: dict) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     path.write_text(
         "# Benchmark results\n\n"

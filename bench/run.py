@@ -27,12 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dataset  # noqa: E402
-import loadgen  # noqa: E402
-import report  # noqa: E402
-import services  # noqa: E402
-from loadgen import Scenario  # noqa: E402
-from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet  # noqa: E402
+import dataset
+import loadgen
+import report
+import services
+from loadgen import Scenario
+from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet
 
 POST_PATH = "/posts/benchmark-posting/"
 PROPAGATION_PATH = "/posts/benchmark-propagation/"
@@ -56,7 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip-isso", action="store_true",
                         help="no Isso (a smoke run of Causerie's own rows; Isso's columns show -)")
     parser.add_argument("--skip-render", action="store_true", help="no Chromium render timing")
-    parser.add_argument("--python-loadgen", action="store_true", help="use the Python load generator even if wrk exists")
+    parser.add_argument("--python-loadgen", action="store_true",
+                        help="use the Python load generator even if wrk exists")
     parser.add_argument("--patience", type=float, default=20,
                         help="seconds to wait for other processes to go quiet before each run (default 20)")
     parser.add_argument("--nice", type=int, default=0,
@@ -372,7 +373,7 @@ def main(argv=None) -> int:
         os.nice(args.nice)  # inherited by every server, seeder and load generator started from here
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     print(f"causerie bench on {platform.node()}: {args.workers} workers, {args.duration:g}s per run, "
-          f"{args.connections} connections, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+          f"{args.connections} connections, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
           flush=True)
     return Bench(args).main()
 

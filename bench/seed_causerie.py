@@ -18,25 +18,25 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-import dataset  # noqa: E402
-from service import create_app, hashing, sanitize, urls  # noqa: E402
-from service.extensions import db  # noqa: E402
-from service.models import Comment, Site, Thread  # noqa: E402
+import dataset
+from service import create_app, hashing, sanitize, urls
+from service.extensions import db
+from service.models import Comment, Site, Thread
 
 FILLER_THREAD_SIZE = 1000
 BATCH = 20_000
 
 
 def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
 
 
 def _site(key: str) -> Site:

@@ -14,9 +14,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import dataset  # noqa: E402
-from isso import config  # noqa: E402
-from isso.db import SQLite3  # noqa: E402
+from isso import config
+from isso.db import SQLite3
+
+import dataset
 
 
 def main() -> None:

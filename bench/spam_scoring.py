@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service import create_app, spam  # noqa: E402
-from service.extensions import db  # noqa: E402
-from service.models import Comment, Site, SpamCount, Thread  # noqa: E402
-from service.spam import evaluate, prior  # noqa: E402
+from service import create_app, spam
+from service.extensions import db
+from service.models import Comment, Site, SpamCount, Thread
+from service.spam import evaluate, prior
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.spam import evaluate, model  # noqa: E402
+from service.spam import evaluate, model
 
 ROOT = Path(__file__).resolve().parent.parent
 FAMILIES = {

@@ -52,7 +52,8 @@ def create_app(overrides: dict | None = None, command_line: bool | None = None) 
     if proxies:
         # Only as many X-Forwarded-For hops as there are proxies we run are
         # believed; anything a client adds in front is ignored.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap it
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     # First, so that their timing and request ids wrap every other hook.
     logs.init_app(app)

@@ -42,7 +42,7 @@ class VersionCache:
                 self.entries.move_to_end(thread_id)
         if self.record is not None:
             self.record(found)
-        return entry[1] if found else None
+        return entry[1] if found and entry is not None else None
 
     def put(self, thread_id: int, version, value) -> None:
         """Keep ``value`` for this version of the thread (unless it alone exceeds the capacity)."""

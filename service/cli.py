@@ -13,11 +13,11 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import site_settings
-from .extensions import db, init_migrations
 from .demo import seed_demo
 from .doctor import doctor_command
 from .embed import SORTS, fragment
 from .errors import APIError
+from .extensions import db, init_migrations
 from .models import Comment, Moderator, Site
 from .moderation import auth
 from .porting.cli import COMMANDS as PORTING_COMMANDS
@@ -57,7 +57,7 @@ def _setting_option(setting: site_settings.Setting):
     if setting.kind == site_settings.CHOICE:
         return click.option(name, setting.name, type=click.Choice(setting.values), help=setting.help)
     if setting.kind == site_settings.NUMBER:
-        return click.option(name, setting.name, type=click.IntRange(*setting.bounds), help=setting.help)
+        return click.option(name, setting.name, type=click.IntRange(*setting.number_range), help=setting.help)
     return click.option(name, setting.name, help=setting.help)
 
 
@@ -74,7 +74,7 @@ def _checked(options: dict) -> dict:
     try:
         return site_settings.clean_all(given)
     except site_settings.InvalidSetting as exc:
-        raise click.BadParameter(str(exc.message), param_hint=exc.setting.cli_option) from exc
+        raise click.BadParameter(str(exc.message), param_hint=exc.setting.cli_option if exc.setting else None) from exc
 
 
 @sites_group.command("add")
@@ -98,7 +98,8 @@ def sites_add(key, **options):
     db.session.add(site)
     db.session.commit()
     click.echo(f"Site {key!r} registered. Embed it with:")
-    click.echo(f'  <script src="{current_app.config["CAUSERIE_PUBLIC_URL"]}/widget.js" data-site="{key}" defer></script>')
+    public_url = current_app.config["CAUSERIE_PUBLIC_URL"]
+    click.echo(f'  <script src="{public_url}/widget.js" data-site="{key}" defer></script>')
 
 
 @sites_group.command("set")
@@ -122,7 +123,8 @@ def sites_set(key, **options):
 @with_appcontext
 def sites_list():
     """Sites with their origins, modes and comment counts."""
-    counts = dict(db.session.execute(sa.select(Comment.site_id, sa.func.count(Comment.id)).group_by(Comment.site_id)).all())
+    counts = dict(db.session.execute(
+        sa.select(Comment.site_id, sa.func.count(Comment.id)).group_by(Comment.site_id)).all())
     sites = db.session.scalars(sa.select(Site).order_by(Site.key)).all()
     if not sites:
         click.echo("No sites yet: add one with `causerie sites add KEY --origin URL`.")

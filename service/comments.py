@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,8 +26,13 @@ from .origins import require_origin
 
 # What a reader is told about their own comment: spam and refusals look the
 # same as a rejection, so a spammer learns nothing about which rule fired.
-OWNER_STATUS = {Status.APPROVED: Status.APPROVED, Status.PENDING: Status.PENDING, Status.REJECTED: Status.REJECTED,
-                Status.SPAM: Status.REJECTED, Status.DELETED: Status.REJECTED}
+OWNER_STATUS: dict[str, Status] = {
+    Status.APPROVED: Status.APPROVED,
+    Status.PENDING: Status.PENDING,
+    Status.REJECTED: Status.REJECTED,
+    Status.SPAM: Status.REJECTED,
+    Status.DELETED: Status.REJECTED,
+}
 EDITABLE = (Status.APPROVED, Status.PENDING)
 
 
@@ -34,7 +40,7 @@ EDITABLE = (Status.APPROVED, Status.PENDING)
 class Posted:
     """The result of a successful post: the API's answer, and who may read it."""
 
-    answer: dict
+    answer: dict[str, Any]
     origins: list[str]
 
 
@@ -44,7 +50,7 @@ def edit_window(site: Site) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
+def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Posted:
     """Store a reader's new comment, judged by the automatic rules."""
     site, ref = threads.load_for_write(data["site"], data["url"], data["thread"])
     require_origin(ref.origins, origin)
@@ -126,10 +132,12 @@ def post(data: dict, origin: str | None, client_ip: str | None) -> Posted:
 def _commenter(site_key: str, sent: str | None) -> tuple[str, str]:
     """The commenter key the browser sent back (or a new one, if it sent
     none this service signed), and its hash for this site."""
-    if (known := hashing.commenter_key(site_key, sent)) is not None:
+    if sent is not None and (known := hashing.commenter_key(site_key, sent)) is not None:
         return sent, known
     fresh = hashing.new_commenter_key()
-    return fresh, hashing.commenter_key(site_key, fresh)
+    signed = hashing.commenter_key(site_key, fresh)
+    assert signed is not None  # a key this service has just signed
+    return fresh, signed
 
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
@@ -154,7 +162,9 @@ def _insert(comment: Comment, title: str | None) -> None:
     values = {key: value for key, value in sa.inspect(comment).dict.items() if key in _COMMENTS.c}
     # The new id comes back the dialect's own way (RETURNING, or the
     # cursor's lastrowid on SQLite older than 3.35).
-    comment.id = db.session.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
+    key = cast("sa.CursorResult[Any]", db.session.execute(_INSERT_COMMENT, values)).inserted_primary_key
+    assert key is not None  # an INSERT's result holds the new row's primary key
+    comment.id = key[0]
     db.session.execute(_BUMP_THREAD, {"thread": comment.thread_id, "title": title})
 
 
@@ -191,7 +201,7 @@ def _check_editable(comment: Comment) -> datetime:
     return until
 
 
-def edit(comment: Comment, origin: str | None, data: dict) -> datetime:
+def edit(comment: Comment, origin: str | None, data: dict[str, Any]) -> datetime:
     """A reader's edit of their own comment, judged again as a new comment would be.
 
     The new text, name and website meet every rule a new post meets (but
@@ -297,7 +307,7 @@ def owner_status(comment: Comment) -> str:
     return OWNER_STATUS[comment.status]
 
 
-def owner_answer(comment: Comment, site_key: str, **extra) -> dict:
+def owner_answer(comment: Comment, site_key: str, **extra: Any) -> dict[str, Any]:
     """The API's answer to the author about their own comment.
 
     A comment not published has no avatar in it: an avatar answered for a

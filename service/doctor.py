@@ -51,8 +51,8 @@ def secret_key() -> list[Check]:
     if len(configured) < MIN_SECRET_LENGTH:
         return [Check(False, "secret key", f"CAUSERIE_SECRET_KEY has {len(configured)} characters: use at least "
                       f"{MIN_SECRET_LENGTH} random ones.")]
-    return [Check(True, "secret key", f"set; fingerprint {fingerprint(current_app.secret_key)} (it must be the "
-                  "same on every instance)")]
+    printed = fingerprint(current_app.config["SECRET_KEY"])
+    return [Check(True, "secret key", f"set; fingerprint {printed} (it must be the same on every instance)")]
 
 
 def database() -> list[Check]:
@@ -65,7 +65,7 @@ def database() -> list[Check]:
         with db.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except sa.exc.SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return [Check(False, "database", f"{url} does not answer ({reason}): check CAUSERIE_DATABASE_URL, that the "
                       "server runs and that this machine may connect to it.")]
     heads = set(ScriptDirectory(str(migrations_dir())).get_heads())
@@ -111,7 +111,7 @@ def smtp() -> list[Check]:
 def public_url() -> list[Check]:
     """The public URL answers, and the proxies in front match CAUSERIE_TRUSTED_PROXIES."""
     base = current_app.config["CAUSERIE_PUBLIC_URL"]
-    request = urllib.request.Request(f"{base}/healthz", headers={PROBE_HEADER: token(current_app.secret_key)})
+    request = urllib.request.Request(f"{base}/healthz", headers={PROBE_HEADER: token(current_app.config["SECRET_KEY"])})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
             body = json.loads(response.read())

@@ -34,7 +34,7 @@ def token(secret_key: str) -> str:
 def answer(value: str) -> dict | None:
     """What this request looked like here, if ``value`` is a fresh probe token signed with our key."""
     try:
-        URLSafeTimedSerializer(current_app.secret_key, salt=SALT).loads(value, max_age=MAX_AGE)
+        URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT).loads(value, max_age=MAX_AGE)
     except BadSignature:
         return None
     # The header as the proxies sent it (ProxyFix reads it, and leaves it be).
@@ -44,5 +44,5 @@ def answer(value: str) -> dict | None:
         "trusted_proxies": current_app.config["CAUSERIE_TRUSTED_PROXIES"],
         "client": request.remote_addr,
         "scheme": request.scheme,
-        "secret_key": fingerprint(current_app.secret_key),
+        "secret_key": fingerprint(current_app.config["SECRET_KEY"]),
     }

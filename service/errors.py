@@ -116,8 +116,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        code, message = _CODES.get(exc.code, ("error", exc.description or "Error."))
-        allow = {"Allow": ", ".join(exc.valid_methods)} if exc.code == 405 and exc.valid_methods else None
+        code, message = _CODES.get(exc.code or 0, ("error", exc.description or "Error."))
+        methods = getattr(exc, "valid_methods", None)  # a 405's
+        allow = {"Allow": ", ".join(methods)} if exc.code == 405 and methods else None
         return error_answer(exc.code or 500, message, code, allow)
 
     @app.errorhandler(OperationalError)
@@ -133,7 +134,8 @@ def register(app: Flask) -> None:
     def _server_error(exc):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         if not wants_json():
-            return render_template("error.html", status=500, code="server_error", message="Something broke on our side."), 500
+            message = "Something broke on our side."
+            return render_template("error.html", status=500, code="server_error", message=message), 500
         return error_response(500, "server_error", "Something broke on our side; nothing you sent was stored.")
 
 

@@ -3,6 +3,7 @@
 import ipaddress
 import time
 from functools import lru_cache, wraps
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -102,6 +103,12 @@ def read_engine() -> sa.Engine:
     """
     engine = db.engines[READS]
     return db.engine if engine.url.database in (None, "", ":memory:") else engine
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run by the session changed (its
+    result is typed as any statement's, but is a cursor's for these)."""
+    return cast("sa.CursorResult[Any]", result).rowcount
 
 
 def init_migrations(app) -> None:

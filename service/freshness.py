@@ -45,7 +45,7 @@ import os
 import threading
 import time
 import weakref
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -202,6 +202,9 @@ class _Source:
     def __init__(self):
         self.knowledge = Knowledge()
 
+    def generation(self) -> int | None:
+        raise NotImplementedError
+
 
 class _AlwaysAsk(_Source):
     """No cheap way to hear of changes: every read asks the database."""
@@ -283,7 +286,7 @@ class _Listener(threading.Thread):
         super().__init__(name="causerie-listener", daemon=True)
         self.source = weakref.ref(source)
         self.engine = engine
-        self.connection = None
+        self.connection: Any = None  # psycopg's, with notifies(), while listening
         self.stopped = threading.Event()
 
     def stop(self) -> None:
@@ -311,7 +314,8 @@ class _Listener(threading.Thread):
     def _listen(self) -> None:
         pooled = self.engine.raw_connection()
         pooled.detach()
-        self.connection = connection = pooled.dbapi_connection
+        self.connection = pooled.dbapi_connection
+        connection = self.connection
         connection.autocommit = True
         found = connection.execute(_TRIGGERS_IN_PLACE).fetchone()
         if found is None or not found[1]:

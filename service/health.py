@@ -1,5 +1,7 @@
 """Liveness, database and rate-limit storage check for load balancers and monitors."""
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
@@ -24,7 +26,8 @@ def healthz():
         db.session.rollback()
         return jsonify({"status": "error", "database": "unreachable", "rate_limits": rate_limits()}), 503
     limits = rate_limits()
-    body = {"status": "degraded" if limits == "per process" else "ok", "database": "ok", "rate_limits": limits}
+    body: dict[str, Any] = {"status": "degraded" if limits == "per process" else "ok", "database": "ok",
+                            "rate_limits": limits}
     if doctor_probe.PROBE_HEADER in request.headers:
         seen = doctor_probe.answer(request.headers[doctor_probe.PROBE_HEADER])
         if seen is not None:

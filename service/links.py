@@ -56,7 +56,8 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _base() -> str:
-    return current_app.config["CAUSERIE_PUBLIC_URL"]
+    base: str = current_app.config["CAUSERIE_PUBLIC_URL"]
+    return base
 
 
 def moderation_links(comment_id: int, recipient: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ def configured() -> bool:
     return bool(current_app.config.get("CAUSERIE_SMTP_URL"))
 
 
-def build(to: str, subject: str, body: str, headers: dict | None = None) -> EmailMessage:
+def build(to: str, subject: str, body: str, headers: dict[str, str] | None = None) -> EmailMessage:
     """A plain-text message from the service's sender address."""
     message = EmailMessage()
     sender = current_app.config["CAUSERIE_MAIL_FROM"]
@@ -78,7 +78,7 @@ def connect() -> smtplib.SMTP:
         raise MailError(f"unsupported SMTP URL scheme {parts.scheme!r}")
     options = parse_qs(parts.query)
     host = parts.hostname or "localhost"
-    server = None
+    server: smtplib.SMTP | None = None
     try:
         if parts.scheme == "smtps":
             server = smtplib.SMTP_SSL(host, parts.port or 465, timeout=TIMEOUT,

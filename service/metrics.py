@@ -47,8 +47,12 @@ class Metrics:
     """The app's metrics (prometheus_client objects) and its scrape registry."""
 
     def __init__(self, app: Flask):
-        from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415 - see module docstring
-        from prometheus_client import multiprocess  # noqa: PLC0415
+        from prometheus_client import (  # noqa: PLC0415 - see module docstring
+            CollectorRegistry,
+            Counter,
+            Histogram,
+            multiprocess,
+        )
 
         self.token = app.config["CAUSERIE_METRICS_TOKEN"].encode()
         self.shared = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

@@ -7,21 +7,30 @@ compares against.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from . import limits
 from .choices import DEFAULT_MODE, Delivery, Digest, Mode, Status, values_of
 from .extensions import db
 from .i18n import LANGUAGES
 
+if TYPE_CHECKING:
+    # What db.Model is, as a type checker can see it: an attribute of the
+    # SQLAlchemy object cannot be a base class for mypy.
+    class Model(DeclarativeBase):
+        __table__: ClassVar[sa.Table]  # every model here maps one table
+else:
+    Model = db.Model
+
 
 def utcnow() -> datetime:
     """Naive UTC now: the same on SQLite and PostgreSQL columns."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _one_of(column: str, choices) -> sa.CheckConstraint:
@@ -36,7 +45,7 @@ moderator_sites = db.Table(
 )
 
 
-class Site(db.Model):
+class Site(Model):
     """A blog that embeds the widget, with its own rules and moderators."""
 
     __table_args__ = (_one_of("mode", Mode), _one_of("digest", Digest))
@@ -66,7 +75,7 @@ class Site(db.Model):
     threads = relationship("Thread", back_populates="site", cascade="all, delete-orphan")
 
 
-class Thread(db.Model):
+class Thread(Model):
     """One article's discussion, found by its normalised URL or a page-given key."""
 
     __table_args__ = (
@@ -89,7 +98,7 @@ class Thread(db.Model):
     comments = relationship("Comment", back_populates="thread", cascade="all, delete-orphan")
 
 
-class Comment(db.Model):
+class Comment(Model):
     """A reader's (or a moderator's) comment."""
 
     __table_args__ = (
@@ -156,7 +165,7 @@ class Comment(db.Model):
     reports = relationship("Report", back_populates="comment", cascade="all, delete-orphan")
 
 
-class SpamCount(db.Model):
+class SpamCount(Model):
     """How many spam and genuine lessons of a site had a feature (the spam filter's state).
 
     The row with the empty feature holds the site's totals.  Every worker
@@ -170,7 +179,7 @@ class SpamCount(db.Model):
     ham: Mapped[int] = mapped_column(default=0)
 
 
-class SpamLesson(db.Model):
+class SpamLesson(Model):
     """What one comment taught the filter, kept so that it can be taken back exactly."""
 
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comment.id", ondelete="CASCADE"), primary_key=True)
@@ -184,7 +193,7 @@ class SpamLesson(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Moderator(db.Model):
+class Moderator(Model):
     """A person who signs in to the moderation queue."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -203,7 +212,7 @@ class Moderator(db.Model):
         return self.is_admin or any(site.id == site_id for site in self.sites)
 
 
-class ModeratorSession(db.Model):
+class ModeratorSession(Model):
     """One signed-in browser of a moderator.
 
     The session cookie carries a random token whose hash names this row; the
@@ -221,7 +230,7 @@ class ModeratorSession(db.Model):
     expires_at: Mapped[datetime]
 
 
-class Ban(db.Model):
+class Ban(Model):
     """A commenter refused by email hash and/or IP hash, maybe for a while."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -236,7 +245,7 @@ class Ban(db.Model):
     )
 
 
-class Report(db.Model):
+class Report(Model):
     """A reader's report that a comment is abusive."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,7 +258,7 @@ class Report(db.Model):
     comment = relationship("Comment", back_populates="reports")
 
 
-class ModerationEvent(db.Model):
+class ModerationEvent(Model):
     """The audit log: who did what to which comment, from which status to which."""
 
     __table_args__ = (sa.Index("ix_event_site_created", "site_id", "created_at"),)
@@ -278,7 +287,7 @@ class ModerationEvent(db.Model):
     thread = relationship("Thread")
 
 
-class Outbox(db.Model):
+class Outbox(Model):
     """A notification waiting to be delivered, written with the change that caused it."""
 
     __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
@@ -297,7 +306,7 @@ class Outbox(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class UsedToken(db.Model):
+class UsedToken(Model):
     """Single-use links (one-click moderation) that have already been spent."""
 
     jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)

@@ -75,7 +75,7 @@ def check(url: str, *, allow_private: bool = False) -> Target:
         raise RefusedURL("Use an http:// or https:// URL.")
     host, port = parts.hostname, port or DEFAULT_PORTS[scheme]
     try:
-        addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        addresses = [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
     except (UnicodeError, ValueError) as exc:  # a label too long for IDNA, a NUL ...
         raise RefusedURL(f"{host!r} is not a valid host name.") from exc
     if not allow_private:

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from . import audit, hashing
 from .choices import Status
-from .spam import filter as spam_filter
-from .extensions import db
+from .extensions import db, rowcount
 from .models import Ban, Comment, ModerationEvent, Moderator, Report, Site, Thread, utcnow
+from .spam import filter as spam_filter
 
 ERASE_MODES = ("keep-text", "delete")
 
@@ -31,7 +32,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def _matching(email: str, site_key: str | None):
+def _matching(email: str, site_key: str | None) -> sa.ColumnElement[bool]:
     """The condition for an address's comments: by keyed hash, and by the
     address itself for rows stored before hashing (imports keep both)."""
     address = email.strip().lower()
@@ -45,10 +46,10 @@ def _matching(email: str, site_key: str | None):
 
 def comment_count(email: str, site_key: str | None = None) -> int:
     """How many comments are held for ``email``."""
-    return db.session.scalar(sa.select(sa.func.count(Comment.id)).where(_matching(email, site_key)))
+    return db.session.scalar(sa.select(sa.func.count(Comment.id)).where(_matching(email, site_key))) or 0
 
 
-def personal_data(email: str, site_key: str | None = None) -> dict:
+def personal_data(email: str, site_key: str | None = None) -> dict[str, Any]:
     """Everything held about ``email``, as a JSON-ready document."""
     rows = db.session.execute(
         sa.select(Comment, Site.key, Thread.url, Thread.title)
@@ -60,7 +61,8 @@ def personal_data(email: str, site_key: str | None = None) -> dict:
     ip_hashes = {c.ip_hash for c in comments if c.ip_hash}
     email_hashes = {hashing.email_hash(email)} | {c.email_hash for c in comments if c.email_hash}
 
-    reports, events = {}, {}
+    reports: dict[int, list[dict[str, Any]]] = {}
+    events: dict[int | None, list[dict[str, Any]]] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
         for report in db.session.scalars(sa.select(Report).where(Report.comment_id.in_(chunk))):
@@ -162,7 +164,8 @@ def erase(email: str, mode: str, *, site_key: str | None = None, lift_bans: bool
     if lift_bans:
         for ban in bans:
             db.session.delete(ban)
-    moderator = db.session.scalar(sa.select(Moderator.id).where(sa.func.lower(Moderator.email) == email.strip().lower()))
+    moderator = db.session.scalar(
+        sa.select(Moderator.id).where(sa.func.lower(Moderator.email) == email.strip().lower()))
     db.session.commit()
     return Erasure(len(comments), deleted, len(bans) if lift_bans else 0, 0 if lift_bans else len(bans),
                    moderator is not None)
@@ -192,16 +195,16 @@ def purge(days: int | None = None, *, dry_run: bool = False) -> Purge:
         (Report, sa.and_(Report.ip_hash.is_not(None), Report.created_at < cutoff)),
         (Ban, sa.and_(Ban.expires_at.is_not(None), Ban.expires_at < cutoff)),
     ]
-    counts = []
+    counts: list[int] = []
     for model, condition in conditions:
         if dry_run:
-            counts.append(db.session.scalar(sa.select(sa.func.count()).select_from(model).where(condition)))
+            counts.append(db.session.scalar(sa.select(sa.func.count()).select_from(model).where(condition)) or 0)
         elif model is Ban:
-            counts.append(db.session.execute(sa.delete(Ban).where(condition)
-                                              .execution_options(synchronize_session=False)).rowcount)
+            counts.append(rowcount(db.session.execute(sa.delete(Ban).where(condition)
+                                                       .execution_options(synchronize_session=False))))
         else:
-            counts.append(db.session.execute(sa.update(model).where(condition).values(ip_hash=None)
-                                              .execution_options(synchronize_session=False)).rowcount)
+            counts.append(rowcount(db.session.execute(sa.update(model).where(condition).values(ip_hash=None)
+                                                       .execution_options(synchronize_session=False))))
     if dry_run:
         db.session.rollback()
     else:

@@ -50,7 +50,7 @@ class _Window:
 
 def check() -> None:
     """Count this request against the read limit; 429 past it."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy at run time
     config = app.config
     if not config["RATELIMIT_ENABLED"]:
         return

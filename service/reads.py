@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import weakref
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -180,11 +182,12 @@ class _Compiled:
         self.converted: list[dict] = [{} for _ in self.processors]
 
     def run(self, engine: sa.Engine, params: dict) -> list[tuple]:
-        values = self.compiled.construct_params(params)
+        named = self.compiled.construct_params(params)
         for name, processor in self.binds.items():
-            values[name] = processor(values[name])
+            named[name] = processor(named[name])
+        values: Mapping[str, Any] | tuple[Any, ...] = named
         if self.order is not None:
-            values = tuple(values[name] for name in self.order)
+            values = tuple(named[name] for name in self.order)
         source = _source(engine)
         connection = source.take(engine)
         cursor = None
@@ -211,7 +214,7 @@ class _Compiled:
 
     def _process(self, rows: list) -> list[tuple]:
         rows = [list(row) for row in rows]
-        for (index, process), converted in zip(self.processors, self.converted):
+        for (index, process), converted in zip(self.processors, self.converted, strict=True):
             # The same few values come back read after read (a site's
             # origins, beside each of its threads): convert each once.
             if len(converted) > MAX_CONVERTED:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask import Request as FlaskRequest
-from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property
@@ -50,15 +50,15 @@ class Request(FlaskRequest):
     form_data_parser_class = WholeFormParser
 
     @cached_property
-    def args(self) -> ImmutableMultiDict[str, str]:
+    def args(self) -> MultiDict[str, str]:
         """The URL parameters, shared with earlier requests with the same query string."""
         if len(self.query_string) > MAX_CACHED_QUERY or self.parameter_storage_class is not ImmutableMultiDict:
-            return FlaskRequest.args.fget(self)
+            return super().args
         return _parsed(self.query_string)
 
 
 @lru_cache(maxsize=CACHED_QUERIES)
-def _parsed(query: bytes) -> ImmutableMultiDict[str, str]:
+def _parsed(query: bytes) -> MultiDict[str, str]:
     # Parsed by Flask's own request code, on a request object holding only
     # the query string: the result is exactly what request.args would be.
-    return FlaskRequest.args.fget(FlaskRequest({"QUERY_STRING": query.decode("latin-1")}))
+    return FlaskRequest({"QUERY_STRING": query.decode("latin-1")}).args

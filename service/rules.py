@@ -9,8 +9,10 @@ can say why a comment was held.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,7 +22,7 @@ from .extensions import db
 from .models import Ban, Comment, Site, utcnow
 
 # Strongest first: the status a comment gets when several rules speak.
-STRENGTH = {Status.SPAM: 4, Status.REJECTED: 3, Status.PENDING: 2, Status.APPROVED: 1}
+STRENGTH: dict[str, int] = {Status.SPAM: 4, Status.REJECTED: 3, Status.PENDING: 2, Status.APPROVED: 1}
 # A bare "www." counts as a link, but not the one inside "https://www.":
 # that would count one link twice.
 LINK_PATTERN = re.compile(r"https?://|(?<![/\w.])www\.", re.IGNORECASE)
@@ -68,7 +70,7 @@ class Verdict:
 
     outcome: str  # "refuse" or a key of STRENGTH
     reason: str
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 # The rules' queries run on every post: built once, as Core statements with
@@ -193,13 +195,16 @@ def _has_approved(sub: Submission) -> bool:
     ) is not None
 
 
-RULES = (banned_commenter, honeypot, banned_words, duplicate_text, too_fast, suspect_words, too_many_links)
+Rule = Callable[[Submission], Verdict | None]
+RULES: tuple[Rule, ...] = (
+    banned_commenter, honeypot, banned_words, duplicate_text, too_fast, suspect_words, too_many_links,
+)
 # A reader's edit of their comment: every rule of a new post but those about
 # the form itself (an edit has no honeypot field and no load ticket).
 EDIT_RULES = tuple(rule for rule in RULES if rule not in (honeypot, too_fast))
 
 
-def judge(sub: Submission, checks: tuple = RULES) -> tuple[str, list[Verdict]]:
+def judge(sub: Submission, checks: tuple[Rule, ...] = RULES) -> tuple[str, list[Verdict]]:
     """Run every rule of ``checks`` and the site's mode; return ("refuse" or
     the status, the verdicts that spoke)."""
     verdicts: list[Verdict] = []

@@ -12,7 +12,10 @@ quadratically on runs of parentheses (10,000 characters cost seconds).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from functools import partial
+from re import Pattern
+from typing import Any, cast
 
 import bleach
 from bleach.linkifier import LinkifyFilter
@@ -35,7 +38,8 @@ _markdown = (
 )
 
 
-def _link_attributes(attrs, new=False):
+def _link_attributes(attrs: MutableMapping[tuple[str | None, str], str],
+                     new: bool = False) -> MutableMapping[tuple[str | None, str], str] | None:
     """Every link, written or linkified, gets the same rel and no target."""
     href_key = (None, "href")
     href = attrs.get(href_key, "")
@@ -74,10 +78,10 @@ class LinkFinder:
     name (``example.org/page``); emails without ``mailto:`` stay text, as they did.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.linkify = LinkifyIt(options={"fuzzy_email": False}).add("//", None).add("ftp:", None)
 
-    def finditer(self, text: str):
+    def finditer(self, text: str) -> Iterator[_Found]:
         """Yield each link of ``text`` in order, like ``re.Pattern.finditer``."""
         for match in self.linkify.match(text) or ():
             yield _Found(text, match.index, match.last_index)
@@ -91,8 +95,10 @@ _cleaner = bleach.Cleaner(
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_link_attributes], skip_tags={"pre", "code"}, parse_email=False,
-                     url_re=link_finder)],
+    # bleach calls only finditer on url_re, and a callback may return None
+    # to drop the link (bleach's stubs know neither).
+    filters=[partial(LinkifyFilter, callbacks=[cast("Any", _link_attributes)], skip_tags={"pre", "code"},
+                     parse_email=False, url_re=cast("Pattern[str]", link_finder))],
 )
 
 

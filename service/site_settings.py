@@ -20,9 +20,10 @@ Values come in three shapes:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -76,6 +77,12 @@ class Setting:
     def cli_option(self) -> str:
         """The command-line option that sets it."""
         return self.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def number_range(self) -> tuple[int, int]:
+        """NUMBER: the input's range, which every NUMBER setting declares."""
+        assert self.bounds is not None, f"the NUMBER setting {self.name} declares no bounds"
+        return self.bounds
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -203,7 +210,7 @@ def clean(setting: Setting, value) -> Any:
             if setting.required:
                 raise InvalidSetting(_l("This setting cannot be empty."))
             return None
-        low, high = setting.bounds
+        low, high = setting.number_range
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidSetting(_l("Choose a number from %(low)d to %(high)d.", low=low, high=high))
         return value * setting.unit

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from .files import widget_dir
 
@@ -20,13 +21,13 @@ WIDGET_DIR = widget_dir()
 SOURCE = "en"
 
 
-def read_tables(directory: Path = WIDGET_DIR) -> dict[str, dict]:
+def read_tables(directory: Path = WIDGET_DIR) -> dict[str, dict[str, Any]]:
     """Every language's table in ``directory``, by language code."""
     return {path.stem: json.loads(path.read_text("utf-8")) for path in sorted((directory / "i18n").glob("*.json"))}
 
 
 @functools.cache
-def tables() -> dict[str, dict]:
+def tables() -> dict[str, dict[str, Any]]:
     """Every language's table of the installed widget, read once per process."""
     return read_tables()
 
@@ -59,8 +60,9 @@ def with_table(body: bytes, code: str | None) -> bytes:
     return body[:-1] + b',"i18n":' + _encoded(code)[0] + b"}"
 
 
-def plural_forms(code: str | None) -> dict | None:
+def plural_forms(code: str | None) -> dict[str, str] | None:
     """The count phrases (``"3 Kommentare"``) of ``code``, for listing pages."""
     if code is None or code == SOURCE:
         return None
-    return tables()[code]["n"]
+    phrases: dict[str, str] = tables()[code]["n"]
+    return phrases

@@ -13,8 +13,11 @@ outlive the data it was built from, in this process or any other.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -44,7 +47,7 @@ class ThreadRef:
     site_id: int
     site_key: str
     origins: list[str]
-    url: str
+    url: str | None  # None: asked by key alone, for a page with no thread yet
     key: str | None
     thread_id: int | None
     version: int
@@ -76,7 +79,7 @@ def site_key(value: str | None) -> str:
     return value
 
 
-def _lookup_statement(by_key: bool):
+def _lookup_statement(by_key: bool) -> Read:
     # This is every thread read: built once from the tables, run as a Read.
     site, thread = Site.__table__.c, Thread.__table__.c
     return Read(
@@ -87,7 +90,7 @@ def _lookup_statement(by_key: bool):
     )
 
 
-def _thread_match(thread, by_key: bool):
+def _thread_match(thread: sa.ColumnCollection[str, Any], by_key: bool) -> sa.ColumnElement[bool]:
     # A page naming its thread finds it by key, else by its URL: a thread
     # keeps the key it was created with, and a page whose URL already has a
     # thread (with another key, or none) keeps reading and writing it.
@@ -123,7 +126,7 @@ def lookup(site: str | None, url: str | None, key: str | None = None) -> ThreadR
                      mail=mailer.configured())
 
 
-def _write_statement(by_key: bool):
+def _write_statement(by_key: bool) -> sa.Select[Any]:
     # All of the site's columns (the rules read its settings) beside what the
     # write path needs of the thread, as one plain row: no ORM instances.
     thread = Thread.__table__.c
@@ -140,7 +143,7 @@ _WRITE_BY_URL = _write_statement(by_key=False)
 _WRITE_BY_KEY = _write_statement(by_key=True)
 
 
-def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[sa.Row, ThreadRef]:
+def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[Any, ThreadRef]:
     """Like :func:`lookup`, with every column of the site (a read-only row
     with the attributes of a :class:`Site`), in one query.
 
@@ -174,12 +177,12 @@ def _bodies() -> VersionCache:
     return app_cache("causerie.thread_cache", BODY_CACHE_BYTES, len)
 
 
-def iso(value) -> str | None:
+def iso(value: datetime | None) -> str | None:
     """Naive UTC datetime as ISO 8601 with a Z."""
     return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
-def public_comment(comment: Comment, site_key: str) -> dict:
+def public_comment(comment: Comment, site_key: str) -> dict[str, Any]:
     """The public shape of a comment of the site ``site_key``: never an email or an IP hash."""
     if comment.status == Status.DELETED:
         return {
@@ -202,7 +205,7 @@ def public_comment(comment: Comment, site_key: str) -> dict:
     }
 
 
-def display_order(comments: list[Comment]) -> list[Comment]:
+def display_order(comments: Sequence[Any]) -> list[Any]:
     """Approved comments as a depth-first tree walk; deleted ones only as
     placeholders that still have visible replies.  Pinned roots come first."""
     children: dict[int | None, list[Comment]] = {}
@@ -244,7 +247,8 @@ def thread_body(ref: ThreadRef) -> bytes:
     if ref.thread_id is not None:
         cached = _bodies().get(ref.thread_id, (ref.version, ref.mail))
         if cached is not None:
-            return cached
+            found: bytes = cached
+            return found
     body = json.dumps(_build(ref), ensure_ascii=False, separators=(",", ":")).encode()
     if ref.thread_id is not None:
         _bodies().put(ref.thread_id, (ref.version, ref.mail), body)
@@ -260,12 +264,12 @@ _PUBLIC_COMMENTS = sa.select(
 ).where(Comment.thread_id == sa.bindparam("thread"), Comment.status.in_((Status.APPROVED, Status.DELETED)))
 
 
-def _build(ref: ThreadRef) -> dict:
+def _build(ref: ThreadRef) -> dict[str, Any]:
     if ref.thread_id is None:
         return {"thread": {"id": None, "key": ref.key, "url": ref.url, "title": None, "locked": False, "count": 0,
                            "notify": ref.mail},
                 "comments": []}
-    thread = db.session.get(Thread, ref.thread_id)
+    thread = db.session.get_one(Thread, ref.thread_id)
     rows = db.session.execute(_PUBLIC_COMMENTS, {"thread": ref.thread_id}).all()
     ordered = display_order(rows)
     return {
@@ -356,5 +360,6 @@ def create(ref: ThreadRef, title: str | None) -> Thread:
             raise _conflict() from None
         thread = found[0]
         if thread.locked:
-            raise APIError(403, "thread_locked", "This discussion is closed to new comments.", origins=ref.origins)
+            raise APIError(403, "thread_locked", "This discussion is closed to new comments.",
+                           origins=ref.origins) from None
     return thread

@@ -8,6 +8,7 @@ for a moderator rather than refused.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from functools import lru_cache
 
 from flask import current_app
@@ -47,4 +48,5 @@ def age(ticket: str | None, site_key: str) -> float | None:
         return None
     if value != site_key:
         return None
-    return max(0.0, time.time() - stamp.timestamp())
+    issued: datetime = stamp
+    return max(0.0, time.time() - issued.timestamp())

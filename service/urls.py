@@ -10,7 +10,7 @@ for the root path).
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from .limits import MAX_URL
 
@@ -67,7 +67,7 @@ def normalize(url: str) -> str:
     return normalized
 
 
-def _split(url: str):
+def _split(url: str) -> SplitResult:
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("A URL is required.")
     url = url.strip()
@@ -88,7 +88,8 @@ def _split(url: str):
     return parts._replace(scheme=scheme)
 
 
-def _netloc(parts) -> str:
+def _netloc(parts: SplitResult) -> str:
+    assert parts.hostname is not None  # _split refuses a URL without a host
     host = parts.hostname.lower().rstrip(".")
     try:
         host = host.encode("idna").decode("ascii")

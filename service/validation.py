@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
@@ -17,12 +18,23 @@ from flask import current_app, request
 from . import urls
 from .errors import APIError, InvalidInputError
 from .i18n import LANGUAGES
-from .limits import (MAX_AUTHOR, MAX_COMMENTER_KEY, MAX_EMAIL, MAX_ID, MAX_LANGUAGE_TAG, MAX_REASON, MAX_SITE_KEY,
-                     MAX_THREAD_KEY, MAX_TICKET, MAX_TITLE, MAX_URL, MAX_WEBSITE)
+from .limits import (
+    MAX_AUTHOR,
+    MAX_COMMENTER_KEY,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_LANGUAGE_TAG,
+    MAX_REASON,
+    MAX_SITE_KEY,
+    MAX_THREAD_KEY,
+    MAX_TICKET,
+    MAX_TITLE,
+    MAX_URL,
+    MAX_WEBSITE,
+)
 
 
-
-def json_object() -> dict:
+def json_object() -> dict[str, Any]:
     """The request body as a JSON object, or the contract's 415/400 error."""
     if not request.is_json:
         raise APIError(415, "not_json", "Send a JSON object with Content-Type: application/json.")
@@ -60,11 +72,11 @@ def has_controls(value: str, *, multiline: bool = False) -> bool:
 class Fields:
     """Collects per-field errors while reading a payload."""
 
-    def __init__(self, payload: dict):
+    def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
         self.errors: dict[str, str] = {}
 
-    def string(self, name: str, *, required=False, max_length: int, multiline=False) -> str | None:
+    def string(self, name: str, *, required: bool = False, max_length: int, multiline: bool = False) -> str | None:
         """A string field: type, presence, length and control characters checked."""
         value = self.payload.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -120,7 +132,7 @@ class Fields:
         primary = value.replace("_", "-").partition("-")[0].lower()
         return primary if primary in LANGUAGES else None
 
-    def web_url(self, name: str, *, required=False, max_length: int) -> str | None:
+    def web_url(self, name: str, *, required: bool = False, max_length: int) -> str | None:
         """An http(s) URL (a website or the thread's page)."""
         value = self.string(name, required=required, max_length=max_length)
         if value is None:
@@ -138,7 +150,7 @@ class Fields:
             raise InvalidInputError(self.errors)
 
 
-def new_comment(payload: dict) -> dict:
+def new_comment(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate ``POST /api/comments``."""
     fields = Fields(payload)
     data = {
@@ -168,7 +180,7 @@ def new_comment(payload: dict) -> dict:
     return data
 
 
-def edit_comment(payload: dict) -> dict:
+def edit_comment(payload: dict[str, Any]) -> dict[str, Any]:
     """Validate ``PATCH /api/comments/ID``: the text, and optionally name and website."""
     fields = Fields(payload)
     data = {
@@ -184,11 +196,12 @@ def edit_comment(payload: dict) -> dict:
     return data
 
 
-def report(payload: dict) -> str:
+def report(payload: dict[str, Any]) -> str:
     """Validate ``POST /api/comments/ID/report``: a reason is required."""
     fields = Fields(payload)
     reason = fields.string("reason", required=True, max_length=MAX_REASON, multiline=True)
     fields.check()
+    assert reason is not None  # required: check() raised without it
     return reason
 
 

@@ -13,8 +13,8 @@ import time
 import click
 from flask.cli import with_appcontext
 
-from .notifications import delivery, outbox
 from .extensions import db
+from .notifications import delivery, outbox
 
 
 @click.command("worker")

@@ -124,7 +124,9 @@ def make_app(database_url, tmp_path, **overrides):
     # every app of this process; a new app starts as a new process would, with
     # its storage presumed alive (else it may count in the fallback's memory
     # and then, on finding its storage fine, start counting over there).
-    limiter._storage_dead = False
+    # flask-limiter has no public way to say so: init_app and reset() leave
+    # that flag as it is.
+    limiter._storage_dead = False  # noqa: SLF001
     app = create_app(settings)
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():

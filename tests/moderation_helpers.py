@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from service import hashing, sanitize
-from service.moderation import auth
 from service.extensions import db
 from service.models import Comment, Moderator, Site, Thread, utcnow
+from service.moderation import auth
 from tests.access_table import csrf_token
 from tests.conftest import ORIGIN, add_site
 

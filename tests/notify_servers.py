@@ -62,7 +62,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 receiver.requests.append((dict(self.headers), self.rfile.read(length)))
                 self.send_response(receiver.status)

@@ -18,8 +18,19 @@ from service import links
 from service.extensions import db
 from service.models import Comment, Moderator, Site
 
-from .access_table import (ADMIN, ANYONE, AUTHOR, MODERATOR, SIGNED_LINK, SITE_MODERATOR, SITE_ORIGIN, TABLE,
-                           csrf_token, is_login_redirect, sign_in)
+from .access_table import (
+    ADMIN,
+    ANYONE,
+    AUTHOR,
+    MODERATOR,
+    SIGNED_LINK,
+    SITE_MODERATOR,
+    SITE_ORIGIN,
+    TABLE,
+    csrf_token,
+    is_login_redirect,
+    sign_in,
+)
 from .conftest import ORIGIN, Reader, add_site
 
 OTHER_ORIGIN = "https://other-blog.example"

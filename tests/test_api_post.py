@@ -146,7 +146,8 @@ def test_unknown_site_is_404(client):
 
 
 def post_raw(reader, body, **kwargs):
-    return reader.client.post("/api/comments", headers={"Origin": ORIGIN}, **({"json": body} if body is not None else {}), **kwargs)
+    content = {"json": body} if body is not None else {}
+    return reader.client.post("/api/comments", headers={"Origin": ORIGIN}, **content, **kwargs)
 
 
 def test_a_body_that_is_not_json_is_415(reader):

@@ -79,7 +79,7 @@ class Load:
                 if status == 201:
                     self.acknowledged[answer["comment"]["id"]] = text
 
-    def start(self) -> "Load":
+    def start(self) -> Load:
         for thread in self.threads:
             thread.start()
         return self

@@ -64,7 +64,7 @@ def test_doctor_says_to_run_init_when_the_database_is_not_migrated(app):
 def test_doctor_passes_a_database_migrated_to_head(empty_database_url, tmp_path):
     app = make_app(empty_database_url, tmp_path / "app", SECRET_KEY=KEY)
     with app.app_context():
-        from service.extensions import db  # noqa: PLC0415
+        from service.extensions import db
 
         db.drop_all()
     assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0

@@ -12,6 +12,7 @@ from service import embed
 from service.extensions import db
 from service.models import Comment
 
+from .cli_support import assert_refused
 from .conftest import ORIGIN, Reader, add_site
 
 URL = f"{ORIGIN}/post"
@@ -136,7 +137,7 @@ def test_a_reply_chain_thousands_deep_renders(app, reader, client):
     first = reader.post("root").get_json()["comment"]["id"]
     with app.app_context():
         parent = db.session.get(Comment, first)
-        for n in range(3000):
+        for _ in range(3000):
             comment = Comment(site_id=parent.site_id, thread_id=parent.thread_id, parent_id=parent.id, text="x",
                               html="<p>x</p>", author="Deep", status="approved")
             db.session.add(comment)
@@ -227,8 +228,7 @@ def test_render_command_writes_a_file_in_the_chosen_language(app, reader, tmp_pa
 
 def test_render_command_names_an_unknown_site(app):
     result = app.test_cli_runner().invoke(args=["render", "--site", "nope", "--url", URL])
-    assert result.exit_code != 0
-    assert "No site is registered" in result.output
+    assert_refused(result, "No site is registered with this key.")
 
 
 def test_render_command_finds_a_thread_by_its_key(app, client):

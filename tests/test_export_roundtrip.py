@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from service.extensions import db
 from service.models import Ban, Comment, Site, Thread
 
+from .cli_support import assert_refused
 from .conftest import ORIGIN, Reader
 from .porting_support import DATA, cli, comments, counts, threads
 
@@ -168,8 +169,7 @@ def test_export_without_a_file_writes_to_standard_output(app, rich_site):
 
 def test_export_of_an_unknown_site_is_an_error(app, site):
     result = cli(app, "export", "--site", "nope")
-    assert result.exit_code == 1
-    assert "There is no site with the key 'nope'" in result.stderr
+    assert_refused(result, "There is no site with the key 'nope'")
 
 
 def test_restore_under_another_key_with_site_option(app, rich_site, tmp_path):
@@ -268,9 +268,7 @@ def test_malformed_export_is_refused_with_its_place_and_writes_nothing(app, site
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     result = cli(app, "import", "json", path, "--site", site)
-    assert result.exit_code == 1
-    assert message in result.stderr
-    assert "Nothing was imported." in result.stderr
+    assert_refused(result, message, "Nothing was imported.")
     assert counts(app) == (0, 0)
 
 
@@ -289,5 +287,4 @@ def test_backup_with_more_rows_than_allowed_is_refused(app, rich_site, tmp_path,
     path = export(app, rich_site, tmp_path)
     monkeypatch.setattr(source, "MAX_ROWS", 4)
     result = cli(app, "import", "json", path, "--site", "restored")
-    assert result.exit_code == 1
-    assert "more than 4 threads, comments and bans" in result.stderr
+    assert_refused(result, "more than 4 threads, comments and bans")

@@ -55,7 +55,7 @@ def _listening(app):
     heard of every change committed so far; SQLite always may."""
     source = _source(app)
     assert wait_for(lambda: source.generation() is not None), "the listener never started listening"
-    if isinstance(source, freshness._Notified):
+    if isinstance(source, freshness._Notified):  # noqa: SLF001 - only the listener has notifications to wait for
         # A round trip that started after those commits: their
         # notifications have been applied (the listener's own promise).
         now = time.monotonic()
@@ -103,7 +103,7 @@ def test_counts_of_unchanged_threads_ask_the_database_once(app, reader, lookups)
 def test_a_comment_posted_in_this_process_is_read_back_without_waiting_for_a_notification(
         app, reader, monkeypatch):
     # Notifications are not applied: only the process's own knowledge of its writes can help.
-    monkeypatch.setattr(freshness._Notified, "notified", lambda self, payload: None)
+    monkeypatch.setattr(freshness._Notified, "notified", lambda self, payload: None)  # noqa: SLF001
     _listening(app)
     assert reader.read().get_json()["comments"] == []
     for number in range(3):
@@ -232,9 +232,8 @@ def test_a_thread_version_never_goes_back_to_an_older_answer():
 # ------------------------------------------------------------ PostgreSQL's listener
 
 def _terminate(app, pid):
-    with app.app_context():
-        with db.engine.connect() as admin:
-            assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with app.app_context(), db.engine.connect() as admin:
+        assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 @needs_postgres
@@ -271,9 +270,8 @@ def test_with_its_listener_killed_a_process_asks_the_database_then_listens_again
 @on_postgres
 def test_a_database_without_the_change_triggers_is_asked_on_every_read(app, reader, lookups, monkeypatch):
     monkeypatch.setattr(freshness, "RECONNECT", 0.05)
-    with app.app_context():
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("DROP TRIGGER causerie_thread_changed ON thread")
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER causerie_thread_changed ON thread")
     try:
         reader.post("Bonjour")
         source = _source(app)
@@ -284,9 +282,8 @@ def test_a_database_without_the_change_triggers_is_asked_on_every_read(app, read
         reader.read()
         assert len(lookups) == 2
     finally:
-        with app.app_context():
-            with db.engine.begin() as connection:
-                connection.exec_driver_sql(freshness.TRIGGERS[2])
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(freshness.TRIGGERS[2])
 
 
 @needs_postgres

@@ -18,8 +18,8 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from xml.etree import ElementTree
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import pytest
 import sqlalchemy as sa

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from .cli_support import assert_refused
 from .porting_support import DATA, HOSTILE, cli, comments, counts, threads
 
 SAMPLE = DATA / "wordpress.xml"
@@ -133,9 +134,7 @@ def test_wxr_1_0_namespace_is_read_too(app, site, tmp_path):
 ])
 def test_hostile_or_malformed_file_is_refused_and_writes_nothing(app, site, name, message):
     result = cli(app, "import", "wordpress", HOSTILE / name, "--site", site)
-    assert result.exit_code == 1
-    assert message in result.stderr
-    assert "Nothing was imported." in result.stderr
+    assert_refused(result, message, "Nothing was imported.")
     assert counts(app) == (0, 0)
 
 
@@ -143,24 +142,21 @@ def test_truncated_wordpress_file_is_refused_and_writes_nothing(app, site, tmp_p
     cut = tmp_path / "cut.xml"
     cut.write_bytes(SAMPLE.read_bytes()[:6000])
     result = cli(app, "import", "wordpress", cut, "--site", site)
-    assert result.exit_code == 1
-    assert "looks truncated" in result.stderr
+    assert_refused(result, "looks truncated")
     assert counts(app) == (0, 0)
 
 
 def test_wordpress_file_with_broken_utf8_is_refused_and_writes_nothing(app, site, tmp_path):
     broken = tmp_path / "broken.xml"
-    broken.write_bytes(SAMPLE.read_bytes().replace("Awaiting moderation".encode(), b"Awaiting \xc3\x28 moderation"))
+    broken.write_bytes(SAMPLE.read_bytes().replace(b"Awaiting moderation", b"Awaiting \xc3\x28 moderation"))
     result = cli(app, "import", "wordpress", broken, "--site", site)
-    assert result.exit_code == 1
-    assert "not encoded in UTF-8" in result.stderr
+    assert_refused(result, "not encoded in UTF-8")
     assert counts(app) == (0, 0)
 
 
 def test_disqus_file_is_refused_as_not_wordpress(app, site):
     result = cli(app, "import", "wordpress", DATA / "disqus.xml", "--site", site)
-    assert result.exit_code == 1
-    assert "This is not a WordPress export: its root element is <disqus>" in result.stderr
+    assert_refused(result, "This is not a WordPress export: its root element is <disqus>")
 
 
 def test_wordpress_file_with_more_rows_than_allowed_is_refused(app, site, monkeypatch):
@@ -168,6 +164,5 @@ def test_wordpress_file_with_more_rows_than_allowed_is_refused(app, site, monkey
 
     monkeypatch.setattr(source, "MAX_ROWS", 4)
     result = cli(app, "import", "wordpress", SAMPLE, "--site", site, *MOVED)
-    assert result.exit_code == 1
-    assert "more than 4 threads, comments and bans" in result.stderr
+    assert_refused(result, "more than 4 threads, comments and bans")
     assert counts(app) == (0, 0)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from service.moderation import actions
 from service.extensions import db
 from service.models import Ban, Comment, ModerationEvent, Outbox, Report, Site, Thread
+from service.moderation import actions
 from tests.conftest import Reader
 from tests.moderation_helpers import add_comment, get
 

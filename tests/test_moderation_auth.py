@@ -7,16 +7,16 @@ import uuid
 
 import pytest
 
-from service.moderation import auth
 from service.extensions import db
 from service.models import Moderator
+from service.moderation import auth
 from tests.access_table import csrf_token
 from tests.conftest import REDIS_URL
+from tests.moderation_helpers import PASSWORD, add_moderator
 from tests.test_rate_limits import REDIS_DOWN
 
 # Limits hold in memory, on Redis, and while Redis is down (each process then counts on its own).
 STORAGES = ["memory://", REDIS_DOWN] + ([REDIS_URL] if REDIS_URL else [])
-from tests.moderation_helpers import PASSWORD, add_moderator
 
 
 def login(client, email="mod@example.org", password=PASSWORD, **extra):

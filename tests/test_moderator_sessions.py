@@ -12,6 +12,7 @@ import config
 from service.extensions import db
 from service.models import ModerationEvent, Moderator, ModeratorSession
 from tests.access_table import is_login_redirect, sign_in
+from tests.cli_support import assert_refused
 from tests.moderation_helpers import PASSWORD, Session, add_comment, add_moderator
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -93,13 +94,12 @@ def test_passwd_prompts_twice_for_the_new_password(app, account):
 
 def test_passwd_for_an_unknown_email_says_so(app, account):
     result = cli(app, "passwd", "nobody@example.org", "--password-stdin", input=NEW_PASSWORD + "\n")
-    assert result.exit_code == 1
-    assert "No moderator has the email nobody@example.org." in result.output
+    assert_refused(result, "No moderator has the email nobody@example.org.")
 
 
 def test_passwd_refuses_a_short_password_and_keeps_the_old_one(app, account):
     result = cli(app, "passwd", "mod@example.org", "--password-stdin", input="short\n")
-    assert result.exit_code == 1 and "The password must have at least 8 characters." in result.output
+    assert_refused(result, "The password must have at least 8 characters.")
     assert sign_in(app.test_client(), "mod@example.org", PASSWORD).status_code == 303
 
 
@@ -113,7 +113,7 @@ def test_revoke_signs_the_account_out_everywhere_and_keeps_the_password(app, acc
 
 def test_revoke_for_an_unknown_email_says_so(app, account):
     result = cli(app, "revoke", "nobody@example.org")
-    assert result.exit_code == 1 and "No moderator has the email nobody@example.org." in result.output
+    assert_refused(result, "No moderator has the email nobody@example.org.")
 
 
 def test_remove_deletes_the_account_and_ends_its_sessions_but_keeps_the_audit_log(app, account):
@@ -132,13 +132,14 @@ def test_remove_deletes_the_account_and_ends_its_sessions_but_keeps_the_audit_lo
 
 def test_remove_asks_first_and_a_no_keeps_the_account(app, account):
     result = cli(app, "remove", "mod@example.org", input="n\n")
-    assert result.exit_code == 1 and "Remove the moderator mod@example.org?" in result.output
+    assert "Remove the moderator mod@example.org?" in result.stdout
+    assert_refused(result, "Aborted!")
     assert sign_in(app.test_client(), "mod@example.org", PASSWORD).status_code == 303
 
 
 def test_remove_for_an_unknown_email_says_so(app, account):
     result = cli(app, "remove", "nobody@example.org", "--yes")
-    assert result.exit_code == 1 and "No moderator has the email nobody@example.org." in result.output
+    assert_refused(result, "No moderator has the email nobody@example.org.")
 
 
 # ------------------------------------------------------------------ the account page

@@ -81,7 +81,7 @@ http {{
 """)
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> "Nginx":
+    def start(self) -> Nginx:
         self.process = subprocess.Popen(
             [_nginx(), "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"), "-e",
              str(self.folder / "error.log"), "-g", "daemon off;"],

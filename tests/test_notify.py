@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service.notifications import delivery, outbox, subscriptions, webhooks
 from service.extensions import db
 from service.models import Comment, Outbox, Site, utcnow
+from service.notifications import delivery, outbox, subscriptions, webhooks
 from tests.conftest import Reader, add_site
 from tests.moderation_helpers import add_comment, add_moderator, get
 from tests.notify_servers import SMTPServer, TricklingReceiver, WebhookReceiver
@@ -178,7 +178,8 @@ def test_a_french_sites_digest_counts_its_comments_in_french(app, client, smtp, 
     run(app)
     message = smtp.mailbox.messages[0]
     assert message["Subject"] == "[Blog] 2 commentaires en attente"
-    assert "2 nouveaux commentaires sur Blog attendent votre décision (2 dans la file en tout)." in message.get_content()
+    body = message.get_content()
+    assert "2 nouveaux commentaires sur Blog attendent votre décision (2 dans la file en tout)." in body
 
 
 def test_next_digest_waits_for_the_period_and_lists_only_new_comments(app, client, smtp, held_site):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import checks
 
 from .conftest import ORIGIN, Reader, add_site, make_app
 

@@ -128,8 +128,8 @@ def test_an_installed_wheel_runs_the_demo_from_another_folder(wheel, tmp_path):
 
 
 def test_the_instance_folder_can_be_named_by_the_environment(tmp_path, monkeypatch):
-    from service import create_app  # noqa: PLC0415
-    from service.server import instance_path  # noqa: PLC0415
+    from service import create_app
+    from service.server import instance_path
 
     monkeypatch.setenv("CAUSERIE_INSTANCE_PATH", str(tmp_path / "state"))
     monkeypatch.delenv("CAUSERIE_DATABASE_URL", raising=False)

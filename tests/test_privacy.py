@@ -12,6 +12,7 @@ from service import hashing
 from service.extensions import db
 from service.models import Ban, Comment, ModerationEvent, Report, Site, utcnow
 
+from .cli_support import assert_refused
 from .conftest import ORIGIN, Reader, add_site
 from .porting_support import cli, comments
 
@@ -69,19 +70,19 @@ def test_gdpr_export_includes_ip_hash_reports_moderation_and_bans(app, people):
 
 def test_gdpr_export_for_an_unknown_site_is_an_error(app, people):
     result = cli(app, "gdpr", "export", EMAIL, "--site", "nope")
-    assert result.exit_code == 1
+    assert_refused(result, "There is no site with the key 'nope'.")
 
 
 def test_erase_requires_choosing_keep_text_or_delete(app, people):
     result = cli(app, "gdpr", "erase", EMAIL, "--yes")
-    assert result.exit_code == 2
-    assert "--keep-text or --delete" in result.stderr
+    assert_refused(result, "--keep-text or --delete", exit_code=2)
     assert len(by_author(app, "Camille")) == 2
 
 
 def test_erase_asks_for_confirmation(app, people):
     result = cli(app, "gdpr", "erase", EMAIL, "--delete", input="n\n")
-    assert result.exit_code == 1
+    assert "Delete 2 comments of Camille@Mail.Example? This cannot be undone" in result.stdout
+    assert_refused(result, "Aborted!")
     assert len(by_author(app, "Camille")) == 2
 
 
@@ -124,7 +125,8 @@ def test_erase_writes_an_audit_event_per_comment(app, people):
     with app.app_context():
         events = db.session.scalars(sa.select(ModerationEvent).where(ModerationEvent.action == "erased")).all()
         assert len(events) == 2
-        assert {(e.from_status, e.to_status, e.actor) for e in events} == {("approved", "deleted", "causerie gdpr erase")}
+        erased = ("approved", "deleted", "causerie gdpr erase")
+        assert {(e.from_status, e.to_status, e.actor) for e in events} == {erased}
 
 
 def test_erase_keeps_bans_unless_asked_to_lift_them(app, people):

@@ -6,7 +6,7 @@ import pytest
 
 from service.extensions import address_key, limiter
 
-from .conftest import REDIS_URL, ORIGIN, Reader, add_site, make_app
+from .conftest import ORIGIN, REDIS_URL, Reader, add_site, make_app
 from .servers import returned, silent_server
 
 # Nothing listens on port 1: a Redis that is down.  Every test below holds

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from service import reads, threads
+from service.cache import VersionCache
 from service.extensions import READS, db, limiter
 from service.models import Comment
-from service.cache import VersionCache
 
 from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
 
@@ -50,7 +50,7 @@ def test_an_unchanged_thread_is_not_counted_again(app, reader):
 def _kept_connection(app):
     """The DBAPI connection the read path keeps between reads."""
     with app.app_context():
-        return reads._SOURCES[db.engines[READS]].idle[-1]
+        return reads._SOURCES[db.engines[READS]].idle[-1]  # noqa: SLF001 - the pool the read path keeps
 
 
 def test_reads_use_an_autocommit_engine_of_their_own(app, reader):
@@ -95,9 +95,8 @@ def test_a_read_outlives_the_database_dropping_its_connections(app, reader):
     cursor.execute("SELECT pg_backend_pid()")
     (pid,) = cursor.fetchone()
     cursor.close()
-    with app.app_context():
-        with db.engine.connect() as admin:
-            assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with app.app_context(), db.engine.connect() as admin:
+        assert admin.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     response = reader.read()
     assert response.status_code == 200
     assert [c["html"] for c in response.get_json()["comments"]] == ["<p>Bonjour</p>"]

@@ -12,7 +12,6 @@ from service.models import Ban, Comment, Site, Thread, utcnow
 from tests.conftest import ORIGIN, Reader
 
 
-
 @pytest.fixture
 def rule_site(ctx):
     """A first-time-mode site with word lists, in an application context."""

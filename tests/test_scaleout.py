@@ -178,10 +178,9 @@ def connections_named(app, name: str) -> int:
     """How many connections to the database carry this application name now
     (asked in a transaction of its own: PostgreSQL's view of the activity
     stays the same for the whole of one)."""
-    with app.app_context():
-        with db.engine.connect() as connection:
-            return connection.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
-                                     {"name": name})
+    with app.app_context(), db.engine.connect() as connection:
+        return connection.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                                 {"name": name})
 
 
 def wait_until(condition, patience: float = PATIENCE) -> bool:

@@ -31,7 +31,7 @@ class Run:
         self.process = subprocess.Popen([str(CAUSERIE), "run", "--port", str(self.port), *args], cwd=ROOT, env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def wait(self, timeout: float = 60) -> "Run":
+    def wait(self, timeout: float = 60) -> Run:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.process.stderr.read()

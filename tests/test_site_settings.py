@@ -16,6 +16,7 @@ from service.models import Site
 from service.site_settings import CHOICE, FLAG, LIST, NUMBER, SETTINGS
 from tests.moderation_helpers import admin, two_sites  # noqa: F401 - fixtures
 
+from .cli_support import assert_refused
 from .porting_support import cli
 
 BACKUP_BEFORE_THE_SCHEMA = Path(__file__).parent / "data" / "backup_before_settings_schema.json"
@@ -145,23 +146,22 @@ def test_sites_set_changes_only_the_settings_given(app, site):
 def test_sites_set_refuses_a_bad_value_as_the_settings_page_does_and_changes_nothing(app, site):
     before = stored_settings(app)
     result = cli(app, "sites", "set", site, "--mode", "pre", "--notify-email", "nobody")
-    assert result.exit_code != 0 and "nobody is not an email address" in result.output
-    assert "--notify-email" in result.output
+    assert_refused(result, "Invalid value for --notify-email: nobody is not an email address.", exit_code=2)
     assert stored_settings(app) == before
 
 
 def test_sites_set_without_a_setting_is_a_usage_error(app, site):
-    assert cli(app, "sites", "set", site).exit_code == 2
+    assert_refused(cli(app, "sites", "set", site), "Give at least one setting to change.", exit_code=2)
 
 
 def test_sites_set_of_an_unknown_site_is_an_error(app):
     result = cli(app, "sites", "set", "nope", "--mode", "pre")
-    assert result.exit_code != 0 and "No site with the key 'nope'" in result.output
+    assert_refused(result, "No site with the key 'nope'.")
 
 
 def test_sites_add_without_an_origin_is_a_usage_error(app):
     result = cli(app, "sites", "add", "blog")
-    assert result.exit_code == 2 and "--origin" in result.output
+    assert_refused(result, "Missing option --origin.", exit_code=2)
 
 
 def test_a_backup_written_before_the_settings_schema_restores_identically(app, tmp_path):

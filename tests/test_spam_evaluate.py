@@ -10,6 +10,8 @@ import pytest
 from service.spam import evaluate
 from service.spam.prior import CORPUS
 
+from .cli_support import assert_refused
+
 BLOG = Path(__file__).parent / "data" / "spam" / "blog_stream.csv"
 
 
@@ -50,7 +52,7 @@ def test_the_cli_refuses_a_file_without_labels(tmp_path):
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}", "SECRET_KEY": "t"})
     result = app.test_cli_runner().invoke(args=["spam", "evaluate", str(path)])
-    assert result.exit_code != 0 and "no labelled rows" in result.output
+    assert_refused(result, "no labelled rows")
 
 
 @pytest.mark.slow

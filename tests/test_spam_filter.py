@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from service import spam
 from service.choices import SpamVerdict, values_of
-from service.moderation import actions
 from service.extensions import db
 from service.models import Comment, Site, SpamCount, SpamLesson
+from service.moderation import actions
 from service.spam import model
+from tests.cli_support import assert_refused
 from tests.conftest import ORIGIN, Reader, add_site
 from tests.moderation_helpers import add_comment, get
 
@@ -263,7 +264,7 @@ def test_retrain_repairs_damaged_counts(app, auto_site):
 
 def test_retrain_of_an_unknown_site_says_so(app):
     result = app.test_cli_runner().invoke(args=["spam", "retrain", "--site", "nope"])
-    assert result.exit_code != 0 and "No site" in result.output
+    assert_refused(result, "No site with the key 'nope'.")
 
 
 # --- imports

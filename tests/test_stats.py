@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from service.moderation import stats
 from service.extensions import db
 from service.models import Site, utcnow
+from service.moderation import stats
 from tests.moderation_helpers import add_comment
 
 

@@ -28,7 +28,12 @@ from ..notifications import events
 STATUS_ACTIONS = {"approve": Status.APPROVED, "reject": Status.REJECTED, "spam": Status.SPAM,
                   "delete": Status.DELETED, "requeue": Status.PENDING}
 # The action that undoes a change from each status (the queue's "Undo").
-UNDO = {Status.PENDING: "requeue", Status.APPROVED: "approve", Status.REJECTED: "reject", Status.SPAM: "spam"}
+UNDO: dict[str, str] = {
+    Status.PENDING: "requeue",
+    Status.APPROVED: "approve",
+    Status.REJECTED: "reject",
+    Status.SPAM: "spam",
+}
 # Actions that apply to one comment or a selection of them.
 ACTIONS = (*STATUS_ACTIONS, "pin", "unpin", "resolve")
 BAN_DURATIONS = {"1": 1, "7": 7, "30": 30, "365": 365, "forever": None}

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..limits import MAX_PASSWORD, MIN_PASSWORD
 from ..models import Moderator, ModeratorSession, utcnow
 
@@ -96,7 +96,7 @@ def end_sessions(moderator: Moderator, keep_current: bool = False) -> int:
     current = _current_session_id() if keep_current else None
     if current is not None:
         query = query.where(ModeratorSession.id != current)
-    return db.session.execute(query).rowcount
+    return rowcount(db.session.execute(query))
 
 
 def other_sessions(moderator: Moderator) -> int:
@@ -104,7 +104,7 @@ def other_sessions(moderator: Moderator) -> int:
     return db.session.scalar(
         sa.select(sa.func.count(ModeratorSession.id))
         .where(ModeratorSession.moderator_id == moderator.id, ModeratorSession.expires_at > utcnow(),
-               ModeratorSession.id != (_current_session_id() or "")))
+               ModeratorSession.id != (_current_session_id() or ""))) or 0
 
 
 def set_password(moderator: Moderator, password: str, keep_current: bool = False) -> int:
@@ -135,6 +135,13 @@ def current_moderator() -> Moderator | None:
     return g.moderator
 
 
+def signed_in_moderator() -> Moderator:
+    """The signed-in moderator, in a view that :func:`login_required` guards."""
+    moderator = current_moderator()
+    assert moderator is not None, "a view that needs a moderator is guarded by login_required"
+    return moderator
+
+
 def login_required(view):
     """Send signed-out visitors to the sign-in page, remembering where they were going."""
 
@@ -154,7 +161,7 @@ def admin_required(view):
     @functools.wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        if not current_moderator().is_admin:
+        if not signed_in_moderator().is_admin:
             abort(403)
         return view(*args, **kwargs)
 

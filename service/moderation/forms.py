@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import BooleanField, IntegerField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, EqualTo, Length, NumberRange, Optional, ValidationError
 
@@ -84,7 +85,7 @@ def _settings_field(setting: site_settings.Setting):
         return BooleanField(setting.label, validators=[checked])
     if setting.kind == site_settings.NUMBER:
         return IntegerField(setting.label, validators=[*([] if setting.required else [Optional()]),
-                                                       NumberRange(*setting.bounds), checked])
+                                                       NumberRange(*setting.number_range), checked])
     return TextAreaField(setting.label, validators=[*required, Length(max=limits.MAX_LIST_TEXT), checked])
 
 
@@ -102,7 +103,7 @@ class SettingsForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         """Check every field, keeping each setting's stored value in ``cleaned``."""
-        self.cleaned = {}
+        self.cleaned: dict[str, Any] = {}
         return super().validate(extra_validators)
 
 

@@ -76,14 +76,21 @@ def spam_reason_label(reason: dict) -> str:
         "length": _("its length"),
         "new_commenter": _("a new commenter"),
     }
-    return labels.get(code, str(code))
+    return labels.get(str(code), str(code))
 
 
 @bp.app_template_global()
 def status_label(status: str | None) -> str:
     """A translated comment status."""
-    labels = {Status.PENDING: _("pending"), Status.APPROVED: _("approved"), Status.REJECTED: _("rejected"),
-              Status.SPAM: _("spam"), Status.DELETED: _("deleted"), View.REPORTED: _("reported"), View.ALL: _("all")}
+    labels: dict[str, str] = {
+        Status.PENDING: _("pending"),
+        Status.APPROVED: _("approved"),
+        Status.REJECTED: _("rejected"),
+        Status.SPAM: _("spam"),
+        Status.DELETED: _("deleted"),
+        View.REPORTED: _("reported"),
+        View.ALL: _("all"),
+    }
     return labels.get(status or "", status or "—")
 
 

@@ -27,10 +27,10 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
-from . import auth
 from ..extensions import client_address, limiter
 from ..limits import MAX_EMAIL
 from ..models import Moderator
+from . import auth
 
 UNDER_ATTACK = "2/hour"
 KNOWN_BROWSER_COOKIE = "causerie_known_browser"

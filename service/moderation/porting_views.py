@@ -47,7 +47,7 @@ class ImportForm(FlaskForm):
 
 
 def _admin_site(key: str) -> Site:
-    site = next((s for s in queue.visible_sites(auth.current_moderator()) if s.key == key), None)
+    site = next((s for s in queue.visible_sites(auth.signed_in_moderator()) if s.key == key), None)
     if site is None:
         abort(404)
     return site
@@ -85,7 +85,7 @@ def site_import(key: str):
                                                if line.strip())
             source = _read_upload(form, site)
             summary = importer.run(source, site.key, dry_run=form.dry_run.data, rewrites=rewrites,
-                                   actor=auth.current_moderator().email)
+                                   actor=auth.signed_in_moderator().email)
         except (ImportFileError, ValueError) as exc:
             db.session.rollback()
             error, status = str(exc), 400
@@ -125,8 +125,8 @@ def site_export(key: str):
     site = _admin_site(key)
     out = io.StringIO()
     backup.write(site.key, out)
-    db.session.add(ModerationEvent(site_id=site.id, moderator_id=auth.current_moderator().id,
-                                   actor=auth.current_moderator().email, action="exported",
+    db.session.add(ModerationEvent(site_id=site.id, moderator_id=auth.signed_in_moderator().id,
+                                   actor=auth.signed_in_moderator().email, action="exported",
                                    detail="backup downloaded"))
     db.session.commit()
     name = f"causerie-{site.key}-{utcnow():%Y%m%d}.json"

@@ -68,7 +68,7 @@ class Page:
     total: int
     filters: Filters
     reports: dict[int, list[Report]] = field(default_factory=dict)
-    history: dict[tuple[int, str], dict[str, int]] = field(default_factory=dict)
+    history: dict[tuple[int, str | None], dict[str, int]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -118,7 +118,7 @@ def load(moderator: Moderator, filters: Filters) -> Page:
         query = query.where(sa.or_(Comment.text.ilike(pattern, escape="\\"),
                                    Comment.author.ilike(pattern, escape="\\"),
                                    Comment.email.ilike(pattern, escape="\\")))
-    total = db.session.scalar(query.with_only_columns(sa.func.count(Comment.id)).order_by(None))
+    total = db.session.scalar(query.with_only_columns(sa.func.count(Comment.id)).order_by(None)) or 0
     order = {
         "oldest": (Comment.created_at.asc(), Comment.id.asc()),
         # The likeliest spam first, so it can be cleared in one bulk action;
@@ -145,11 +145,11 @@ def open_reports(comment_ids: list[int]) -> dict[int, list[Report]]:
     return found
 
 
-def history(comments: list[Comment]) -> dict[tuple[int, str], dict[str, int]]:
+def history(comments: list[Comment]) -> dict[tuple[int, str | None], dict[str, int]]:
     """Per (site, commenter): how many of their comments were approved, rejected, spam."""
     keys = {(c.site_id, c.email_hash) for c in comments if c.email_hash}
     decided = (Status.APPROVED, Status.REJECTED, Status.SPAM)
-    result: dict[tuple[int, str], dict[str, int]] = {k: dict.fromkeys(decided, 0) for k in keys}
+    result: dict[tuple[int, str | None], dict[str, int]] = {k: dict.fromkeys(decided, 0) for k in keys}
     if not keys:
         return result
     rows = db.session.execute(
@@ -169,8 +169,8 @@ def counts(moderator: Moderator, site_key: str = "") -> dict[str, int]:
     ids = site_ids(moderator, site_key)
     count = sa.select(sa.func.count(Comment.id)).where(Comment.site_id.in_(ids))
     return {
-        View.PENDING: db.session.scalar(count.where(Comment.status == Status.PENDING)),
-        View.REPORTED: db.session.scalar(count.where(_view_clause(View.REPORTED))),
+        View.PENDING: db.session.scalar(count.where(Comment.status == Status.PENDING)) or 0,
+        View.REPORTED: db.session.scalar(count.where(_view_clause(View.REPORTED))) or 0,
     }
 
 
@@ -217,7 +217,7 @@ def audit_page(moderator: Moderator, site_key: str, action: str, actor: str, com
         query = query.where(ModerationEvent.actor == actor)
     if comment_id is not None:
         query = query.where(ModerationEvent.comment_id == comment_id)
-    total = db.session.scalar(query.with_only_columns(sa.func.count(ModerationEvent.id)).order_by(None))
+    total = db.session.scalar(query.with_only_columns(sa.func.count(ModerationEvent.id)).order_by(None)) or 0
     events = list(db.session.scalars(
         query.options(sa.orm.selectinload(ModerationEvent.comment))
         .order_by(ModerationEvent.created_at.desc(), ModerationEvent.id.desc())

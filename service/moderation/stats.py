@@ -154,7 +154,7 @@ def compute(site_ids: list[int], days: int, now: datetime | None = None) -> Repo
     durations = [
         (moderated - created).total_seconds()
         for created, moderated in db.session.execute(
-            sa.select(Comment.created_at, Comment.moderated_at)
+            sa.select(Comment.created_at, sa.type_coerce(Comment.moderated_at, sa.DateTime))
             .where(in_period, Comment.moderated_at.is_not(None), Comment.staff.is_(False))
         )
     ]
@@ -208,7 +208,7 @@ def chart(report: Report, width: int = 720, height: int = 240) -> Chart:
     bars = []
     for index, day in enumerate(report.days):
         x = left + index * slot + (slot - bar_width) / 2
-        y = bottom
+        y: float = bottom
         segments = []
         for status in CHART_STATUSES:
             count = day.counts[status]

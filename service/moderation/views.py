@@ -13,23 +13,24 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import (Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for)
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 
 from .. import limits, links, security
 from .. import site_settings as settings_schema
 from ..choices import Status
 from ..errors import error_answer, wants_json
-from ..notifications import subscriptions, webhooks
 from ..extensions import client_address, db, limiter
 from ..models import Comment, Moderator, Site
+from ..notifications import subscriptions, webhooks
 from ..security import csrf
 from . import actions, auth, bp, login_limits, queue, stats
-from .labels import status_label
 from .forms import BanForm, CsrfForm, LoginForm, PasswordForm, SettingsForm, TextForm
+from .labels import status_label
 
 MAX_BULK = 200
 
@@ -63,7 +64,7 @@ def _refuse_nul():
     # than the default before Werkzeug parses it.
     form = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
     for fields in (request.args, form, request.view_args or {}):
-        items = fields.items(multi=True) if hasattr(fields, "getlist") else fields.items()
+        items = fields.items(multi=True) if isinstance(fields, MultiDict) else fields.items()
         for key, value in items:
             if "\x00" in key or (isinstance(value, str) and "\x00" in value):
                 raise actions.ActionError(400, _l("The request contains a character that cannot be stored (NUL)."))
@@ -97,7 +98,7 @@ def _link_error(exc: links.LinkError):
 
 
 def _me() -> Moderator:
-    return auth.current_moderator()
+    return auth.signed_in_moderator()
 
 
 # ------------------------------------------------------------------ sign in

@@ -56,7 +56,7 @@ def run_once(now: datetime | None = None, batch: int = 100) -> RunResult:
 def deliver(entry: Outbox) -> None:
     """Perform one delivery; raise to have it retried."""
     channel = entry.payload.get("channel")
-    handler = CHANNELS.get(channel)
+    handler = CHANNELS.get(str(channel))
     if handler is None:
         raise outbox.PermanentError(f"unknown channel {channel!r}")
     handler(entry)
@@ -73,7 +73,7 @@ def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
     for entry_id in due:
         if not outbox.claim(entry_id, now):
             continue  # another worker has it
-        entry = db.session.get(Outbox, entry_id)
+        entry = db.session.get_one(Outbox, entry_id)
         try:
             deliver(entry)
         except outbox.PermanentError as exc:
@@ -81,7 +81,7 @@ def _deliver_due(now: datetime, batch: int, result: RunResult) -> bool:
             result.failed += 1
         except Exception as exc:  # noqa: BLE001 - any failure of a delivery is retried later
             db.session.rollback()
-            entry = db.session.get(Outbox, entry_id)
+            entry = db.session.get_one(Outbox, entry_id)
             entry.attempts += 1
             entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if entry.attempts >= outbox.MAX_ATTEMPTS:

@@ -5,6 +5,7 @@ setting; "instant" sends an email per comment instead, see emails)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
@@ -12,11 +13,11 @@ from flask_babel import force_locale, ngettext
 
 from .. import links, mailer
 from ..choices import Digest, Status
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import Comment, ModerationEvent, Outbox, Site
 from . import emails, outbox
 
-PERIODS = {Digest.HOURLY: timedelta(hours=1), Digest.DAILY: timedelta(days=1)}
+PERIODS: dict[str, timedelta] = {Digest.HOURLY: timedelta(hours=1), Digest.DAILY: timedelta(days=1)}
 LIMIT = 50
 
 
@@ -30,11 +31,11 @@ def schedule(now: datetime) -> int:
         if since is not None and now - since < PERIODS[site.digest]:
             continue
         # The conditional update makes one worker (of many) the one that sends it.
-        taken = db.session.execute(
+        taken = rowcount(db.session.execute(
             sa.update(Site).where(Site.id == site.id,
                                   Site.last_digest_at.is_(None) if since is None else Site.last_digest_at == since)
             .values(last_digest_at=now)
-        ).rowcount
+        ))
         if taken != 1:
             db.session.rollback()
             continue
@@ -48,7 +49,7 @@ def schedule(now: datetime) -> int:
     return queued
 
 
-def _held_query(site_id: int, since: datetime | None, until: datetime):
+def _held_query(site_id: int, since: datetime | None, until: datetime) -> sa.Select[Any]:
     """Pending comments that arrived, or were sent back by readers' reports
     or their author's edit, in the period."""
     query = sa.select(Comment).where(Comment.site_id == site_id, Comment.status == Status.PENDING,
@@ -76,7 +77,7 @@ def deliver(entry: Outbox) -> None:
     if not held:
         return  # all decided meanwhile
     backlog = db.session.scalar(sa.select(sa.func.count(Comment.id))
-                                .where(Comment.site_id == site.id, Comment.status == Status.PENDING))
+                                .where(Comment.site_id == site.id, Comment.status == Status.PENDING)) or 0
     address = entry.payload["to"]
     items = [(c, links.moderation_links(c.id, address)) for c in held]
     with force_locale(site.language):

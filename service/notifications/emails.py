@@ -34,7 +34,7 @@ def parent_to_notify(comment: Comment) -> Comment | None:
     """The parent whose author asked to hear about replies such as this published one."""
     if comment.status != Status.APPROVED or comment.parent_id is None:
         return None
-    parent = comment.parent or db.session.get(Comment, comment.parent_id)
+    parent: Comment | None = comment.parent or db.session.get(Comment, comment.parent_id)
     if parent is None or not parent.notify or not parent.email or parent.status != Status.APPROVED:
         return None
     if parent.notify_confirmed_at is None:
@@ -52,7 +52,7 @@ def reply_to_notify(comment: Comment) -> Comment | None:
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
         .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == Status.APPROVED)
-    )
+    ) or 0
     # A comment approved, rejected and approved again has been announced already.
     return parent if approvals <= 1 else None
 
@@ -65,7 +65,8 @@ def queue_url(comment: Comment | None = None) -> str:
 
 def title(comment: Comment) -> str:
     """The page a comment is on, as an email names it."""
-    return comment.thread.title or comment.thread.url
+    name: str = comment.thread.title or comment.thread.url
+    return name
 
 
 def site_name(site: Site) -> str:
@@ -107,6 +108,7 @@ def reply(entry: Outbox) -> None:
     # author may have unsubscribed, since it was queued.
     if answer is None or answer.status != Status.APPROVED or parent is None:
         return
+    assert parent.email is not None  # parent_to_notify returns only parents with an address
     unsubscribe = links.unsubscribe_link(parent.id)
     # In the language the reader read the page in, else the site's.
     with force_locale(parent.language or answer.site.language):

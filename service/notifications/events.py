@@ -6,6 +6,8 @@ outbox rows, so that nothing is announced that was not committed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import mailer
 from ..choices import Digest, Status
 from ..extensions import db
@@ -16,7 +18,7 @@ MODERATOR_TOPICS = ("comment.created", "comment.reported", "comment.edited")
 WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")
 
 
-def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) -> list[Outbox]:
+def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra: Any) -> list[Outbox]:
     """Queue the deliveries ``topic`` (``comment.created``, ``comment.moderated`` ...) calls for.
 
     The rows are part of the caller's transaction.  ``site`` spares a lookup
@@ -24,10 +26,10 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra) 
     """
     if comment.id is None:
         db.session.flush()
-    site = site or comment.site or db.session.get(Site, comment.site_id)
+    site = site or comment.site or db.session.get_one(Site, comment.site_id)
     entries: list[Outbox] = []
 
-    def add(channel: str, **more) -> None:
+    def add(channel: str, **more: Any) -> None:
         entries.append(outbox.add(site.id, topic, channel, comment_id=comment.id, event=topic, **extra, **more))
 
     if (topic in MODERATOR_TOPICS and comment.status == Status.PENDING and site.digest == Digest.INSTANT

@@ -9,6 +9,7 @@ follower, each with what was published since they were last told.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template
@@ -25,7 +26,7 @@ EVERY = timedelta(hours=1)
 LIMIT = 50
 
 
-def _followers(thread_id: int):
+def _followers(thread_id: int) -> sa.Select[Any]:
     """The comments through which confirmed addresses follow a page."""
     return sa.select(Comment).where(Comment.thread_id == thread_id, Comment.follow.is_(True),
                                     Comment.notify_confirmed_at.is_not(None), Comment.email.is_not(None),
@@ -37,7 +38,7 @@ def _first_publication(comment: Comment) -> bool:
         return False
     approvals = db.session.scalar(
         sa.select(sa.func.count(ModerationEvent.id))
-        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == Status.APPROVED))
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.to_status == Status.APPROVED)) or 0
     return approvals <= 1
 
 

@@ -11,12 +11,13 @@ mail, it loses none.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from .. import links
 from ..choices import Delivery
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import Comment, Outbox, UsedToken, utcnow
 
 MAX_ATTEMPTS = 15
@@ -30,7 +31,7 @@ class PermanentError(Exception):
     """A delivery that can never succeed (unknown channel): not retried."""
 
 
-def add(site_id: int, topic: str, channel: str, *, due: datetime | None = None, **payload) -> Outbox:
+def add(site_id: int | None, topic: str, channel: str, *, due: datetime | None = None, **payload: Any) -> Outbox:
     """Queue one delivery on ``channel`` in the caller's transaction.
 
     ``due``: when the worker may send it (now, by default); ``payload``: what
@@ -60,11 +61,11 @@ def claim(entry_id: int, now: datetime) -> bool:
     A worker that dies mid-delivery leaves the lease to expire, and the row
     is tried again.
     """
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         sa.update(Outbox)
         .where(Outbox.id == entry_id, Outbox.status == Delivery.PENDING, Outbox.next_attempt_at <= now)
         .values(next_attempt_at=now + LEASE)
-    ).rowcount
+    ))
     db.session.commit()
     return claimed == 1
 
@@ -79,9 +80,9 @@ def housekeeping(now: datetime) -> None:
 
 def retry_failed() -> int:
     """Put every failed delivery back in the queue (after fixing the mail server, say)."""
-    count = db.session.execute(
+    count = rowcount(db.session.execute(
         sa.update(Outbox).where(Outbox.status == Delivery.FAILED)
         .values(status=Delivery.PENDING, attempts=0, next_attempt_at=utcnow())
-    ).rowcount
+    ))
     db.session.commit()
     return count

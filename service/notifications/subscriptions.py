@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from .. import mailer
 from ..choices import Status
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import Comment, Site, utcnow
 from . import outbox
 
@@ -68,7 +68,7 @@ def ask(comment: Comment, site: Site) -> str:
     return "confirm"
 
 
-def _same_commenter(comment: Comment):
+def _same_commenter(comment: Comment) -> sa.ColumnElement[bool]:
     # Comments from before commenter keys existed (or imported) have none:
     # they go together by address, as they did then, but never with a
     # comment that has a key.
@@ -84,10 +84,10 @@ def confirm(comment: Comment) -> int:
     match = (sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash,
                      _same_commenter(comment))
              if comment.email_hash else Comment.id == comment.id)
-    return db.session.execute(
+    return rowcount(db.session.execute(
         sa.update(Comment).where(match, ASKED, Comment.notify_confirmed_at.is_(None))
         .values(notify_confirmed_at=utcnow()).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
 
 
 def unsubscribe(comment: Comment) -> int:
@@ -97,8 +97,8 @@ def unsubscribe(comment: Comment) -> int:
         match = sa.and_(Comment.site_id == comment.site_id, Comment.email_hash == comment.email_hash)
     else:
         match = Comment.id == comment.id
-    return db.session.execute(
+    return rowcount(db.session.execute(
         sa.update(Comment).where(match, ASKED)
         .values(notify=False, follow=False, notify_confirmed_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 from flask import current_app
 
@@ -40,9 +41,10 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def webhook_body(entry: Outbox, site: Site, comment: Comment | None) -> dict:
+def webhook_body(entry: Outbox, site: Site, comment: Comment | None) -> dict[str, Any]:
     """The JSON a webhook receives: never an email or an IP hash."""
-    body = {"id": entry.id, "event": entry.topic, "site": site.key, "created_at": entry.created_at.isoformat() + "Z"}
+    body: dict[str, Any] = {"id": entry.id, "event": entry.topic, "site": site.key,
+                            "created_at": entry.created_at.isoformat() + "Z"}
     for key in ("action", "from_status", "to_status"):
         if key in entry.payload:
             body[key] = entry.payload[key]

@@ -25,11 +25,12 @@ restore; IP hashes are only meaningful under the same secret key.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO
+from typing import IO, NoReturn
 
 import sqlalchemy as sa
 
@@ -37,11 +38,29 @@ from .. import site_settings
 from ..choices import Status, values_of
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..limits import (MAX_ID, MAX_IMPORT_REF, MAX_LANGUAGE_CODE, MAX_SITE_KEY, MAX_STORED_AUTHOR, MAX_THREAD_KEY,
-                      MAX_TITLE, MAX_URL)
+from ..limits import (
+    MAX_ID,
+    MAX_IMPORT_REF,
+    MAX_LANGUAGE_CODE,
+    MAX_SITE_KEY,
+    MAX_STORED_AUTHOR,
+    MAX_THREAD_KEY,
+    MAX_TITLE,
+    MAX_URL,
+)
 from ..models import Ban, Comment, Site, Thread
-from .source import (MARKDOWN, ImportFileError, Source, SourceComment,
-                     SourceThread, clean_email, clean_line, clean_text, clean_website, parse_iso)
+from .source import (
+    MARKDOWN,
+    ImportFileError,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_text,
+    clean_website,
+    parse_iso,
+)
 
 FORMAT = "causerie-export"
 VERSION = 1
@@ -187,10 +206,10 @@ def read(stream: IO[bytes]) -> Source:
 class _Checker:
     """Type checks with the JSON path of the first problem in the message."""
 
-    def _fail(self, where: str, message: str):
+    def _fail(self, where: str, message: str) -> NoReturn:
         raise ImportFileError(f"The export is not valid at {where}: {message}.")
 
-    def list(self, document: dict, name: str, required=True) -> list:
+    def list(self, document: dict, name: str, required=True) -> builtins.list:
         value = document.get(name, None if required else [])
         if not isinstance(value, list):
             self._fail(name, "expected a list")
@@ -227,7 +246,7 @@ class _Checker:
             self._fail(f"{where}.{name}", "expected a whole number")
         return value
 
-    def strings(self, record: dict, name: str, where: str) -> list[str]:
+    def strings(self, record: dict, name: str, where: str) -> builtins.list[str]:
         value = record.get(name) or []
         if not isinstance(value, list) or not all(isinstance(v, str) and "\x00" not in v for v in value):
             self._fail(f"{where}.{name}", "expected a list of strings (without NUL characters)")

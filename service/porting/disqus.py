@@ -20,8 +20,19 @@ from xml.etree.ElementTree import Element
 from ..choices import Status
 from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from . import xmlfile
-from .source import (HTML, CountingReader, ImportFileError, Progress, Source, SourceComment,
-                     SourceThread, clean_email, clean_line, clean_website, parse_iso)
+from .source import (
+    HTML,
+    CountingReader,
+    ImportFileError,
+    Progress,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_website,
+    parse_iso,
+)
 from .xmlfile import flag, local, text_of
 
 DSQ = "{http://disqus.com/disqus-internals}id"

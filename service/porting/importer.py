@@ -32,11 +32,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .. import hashing, site_settings, urls
-from ..spam import filter as spam_filter, model as spam_model
 from ..choices import Status, values_of
 from ..extensions import db
 from ..limits import MAX_ACTOR, MAX_IMPORT_REF, MAX_THREAD_KEY
 from ..models import Ban, Comment, ModerationEvent, Site, Thread, utcnow
+from ..spam import filter as spam_filter
+from ..spam import model as spam_model
 from . import text as bodies
 from .source import ImportFileError, Source, SourceComment
 
@@ -179,7 +180,8 @@ def _render(comments: list[SourceComment], step: Step, parallel: bool) -> dict[s
     results = bodies.render_many(
         [(c.html, bodies.HTML_CLEAN) if c.html is not None else (c.body, c.body_format) for c in comments],
         step("Rendering comments", len(comments)), parallel=parallel)
-    return {c.ref: (c.body if c.html is not None else text, html) for c, (text, html) in zip(comments, results)}
+    return {c.ref: (c.body if c.html is not None else text, html)
+            for c, (text, html) in zip(comments, results, strict=True)}
 
 
 def _plan(source: Source, site_key: str, rewrites: dict, summary: Summary) -> _Plan:
@@ -208,7 +210,7 @@ def _plan(source: Source, site_key: str, rewrites: dict, summary: Summary) -> _P
             if not title:
                 untitled.add(tid)
         existing_refs = {ref: (cid, tid) for ref, cid, tid in db.session.execute(
-            sa.select(Comment.import_ref, Comment.id, Comment.thread_id)
+            sa.select(sa.type_coerce(Comment.import_ref, sa.String), Comment.id, Comment.thread_id)
             .where(Comment.site_id == site.id, Comment.import_ref.is_not(None)))}
         if source.format == "json":
             existing_refs.update(_own_comments(site, source.comments))
@@ -307,7 +309,7 @@ def _parents(comments, thread_urls, existing_refs, existing_threads, summary) ->
     state: dict[str, int] = {}  # 1: on the current path, 2: known to reach a root
     for start in parents:
         path = []
-        ref = start
+        ref: str | None = start
         while ref is not None and ref in parents and state.get(ref) != 2:
             if state.get(ref) == 1:
                 parents[ref] = None
@@ -349,7 +351,7 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
         url = plan.thread_urls.get(ref)
         if url in plan.new_thread_urls and url not in threads_by_url:
             threads_by_url[url] = thread
-    first_comment = {}
+    first_comment: dict[str, datetime] = {}
     for comment in plan.comments:
         url = plan.thread_urls[comment.thread_ref]
         if comment.created_at and (url not in first_comment or comment.created_at < first_comment[url]):
@@ -376,7 +378,8 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
     touched = {thread_ids[plan.thread_urls[c.thread_ref]] for c in plan.comments} & set(plan.existing_threads.values())
     titles = {}
     for ref, thread in source.threads.items():
-        tid = plan.existing_threads.get(plan.thread_urls.get(ref))
+        url = plan.thread_urls.get(ref)
+        tid = plan.existing_threads.get(url) if url is not None else None
         if thread.title and tid in plan.untitled:
             titles[tid] = thread.title
     if titles:
@@ -396,12 +399,12 @@ def _write(source: Source, plan: _Plan, summary: Summary, rendered: dict[str, tu
         db.session.execute(sa.insert(Comment), rows[start:start + CHUNK])
     ref_ids = {ref: cid for ref, (cid, _tid) in plan.existing_refs.items()}
     ref_ids.update(db.session.execute(
-        sa.select(Comment.import_ref, Comment.id)
+        sa.select(sa.type_coerce(Comment.import_ref, sa.String), Comment.id)
         .where(Comment.site_id == site.id, Comment.import_ref.is_not(None))).all())
     # Parents are linked once every comment has its id, whatever the file's order:
     # one executemany, not a statement per reply.
-    links = [{"row_id": ref_ids[c.ref], "new_parent": ref_ids[plan.parents[c.ref]]}
-             for c in plan.comments if plan.parents[c.ref] is not None]
+    links = [{"row_id": ref_ids[c.ref], "new_parent": ref_ids[parent]}
+             for c in plan.comments if (parent := plan.parents[c.ref]) is not None]
     if links:
         table = Comment.__table__
         db.session.connection().execute(

@@ -17,12 +17,24 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urljoin
 
 from ..choices import Status
 from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
-from .source import (MARKDOWN, ImportFileError, Progress, Source, SourceComment,
-                     SourceThread, clean_email, clean_line, clean_text, clean_website, from_timestamp)
+from .source import (
+    MARKDOWN,
+    ImportFileError,
+    Progress,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_text,
+    clean_website,
+    from_timestamp,
+)
 
 REF_PREFIX = "isso:"
 MODES = {1: Status.APPROVED, 2: Status.PENDING, 4: Status.DELETED}
@@ -55,7 +67,7 @@ class _BoundedConnection(sqlite3.Connection):
 
     EVERY = 1000
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.steps = 0
         self.deadline = time.monotonic() + MAX_SECONDS
@@ -172,7 +184,7 @@ def _read(connection: sqlite3.Connection, columns: dict[str, set[str]], base_url
     return source
 
 
-def _str(value) -> str:
+def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -184,7 +196,8 @@ def count(path: str | Path) -> int:
     except ImportFileError:
         return 0
     try:
-        return connection.execute("SELECT count(*) FROM comments").fetchone()[0]
+        found: int = connection.execute("SELECT count(*) FROM comments").fetchone()[0]
+        return found
     except sqlite3.Error:
         return 0
     finally:

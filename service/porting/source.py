@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import IO, Callable
+from typing import IO, Any
 
 from .. import urls
 from ..limits import MAX_EMAIL, MAX_WEBSITE
 from ..validation import email_address
+
 # Threads, comments and bans one file may hold: about twenty times the
 # biggest blog we know of, and a bound on the memory a hostile file can take.
 MAX_ROWS = 1_000_000
@@ -64,7 +66,7 @@ class SourceComment:
     ip_address: str | None = None  # raw, from the source: hashed or dropped
     ip_hash: str | None = None  # already hashed (Causerie's own export)
     html: str | None = None  # Causerie's export carries both text and html
-    reasons: list = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
     staff: bool = False
     pinned: bool = False
     notify: bool = False
@@ -90,10 +92,10 @@ class Source:
     threads: dict[str, SourceThread] = field(default_factory=dict)
     comments: list[SourceComment] = field(default_factory=list)
     # Entries the reader left out on purpose (pingbacks, attachments ...).
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     # Causerie's own export also carries the site's settings and bans.
-    site: dict | None = None
-    bans: list[dict] = field(default_factory=list)
+    site: dict[str, Any] | None = None
+    bans: list[dict[str, Any]] = field(default_factory=list)
 
     def add_thread(self, key: str, thread: SourceThread) -> None:
         """Keep a thread under ``key``, refusing a file that holds more than :data:`MAX_ROWS` records."""
@@ -105,7 +107,7 @@ class Source:
         self._count()
         self.comments.append(comment)
 
-    def add_ban(self, ban: dict) -> None:
+    def add_ban(self, ban: dict[str, Any]) -> None:
         """Keep a ban (Causerie's own backups), counted like threads and comments."""
         self._count()
         self.bans.append(ban)
@@ -134,7 +136,7 @@ class CountingReader:
         return chunk
 
 
-def clean_line(value: str | None, limit: int, *, fold: bool = True) -> str:
+def clean_line(value: str | None, limit: int | None, *, fold: bool = True) -> str:
     """A one-line field: control characters out, spaces folded, cut to the column size.
 
     ``fold=False`` keeps the spacing as it is, for Causerie's own backups,
@@ -186,7 +188,7 @@ def clean_website(value: str | None) -> str | None:
 def naive_utc(value: datetime) -> datetime:
     """Aware datetimes to naive UTC, the way every column stores them."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
@@ -201,9 +203,9 @@ def parse_iso(value: str | None) -> datetime | None:
         return None
 
 
-def from_timestamp(value) -> datetime | None:
+def from_timestamp(value: Any) -> datetime | None:
     """Seconds since the epoch (Isso stores floats), or None."""
     try:
-        return datetime.fromtimestamp(float(value), timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(float(value), UTC).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError, OSError):
         return None

@@ -24,8 +24,18 @@ from xml.etree.ElementTree import Element
 from ..choices import Status
 from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from . import xmlfile
-from .source import (WP_HTML, CountingReader, ImportFileError, Progress, Source,
-                     SourceComment, SourceThread, clean_email, clean_line, clean_website)
+from .source import (
+    WP_HTML,
+    CountingReader,
+    ImportFileError,
+    Progress,
+    Source,
+    SourceComment,
+    SourceThread,
+    clean_email,
+    clean_line,
+    clean_website,
+)
 from .xmlfile import local, namespace, text_of
 
 WP_NAMESPACE_PREFIX = "http://wordpress.org/export/"

@@ -10,13 +10,16 @@ Elements are handed over one at a time and dropped once handled, so a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import TYPE_CHECKING
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
 import defusedxml.ElementTree
 
 from .source import ImportFileError
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead
 
 _TRUNCATED = {3, 5, 6, 20}  # expat: no element found, unclosed token, partial character, unclosed CDATA
 _INVALID_TOKEN = 4
@@ -32,7 +35,7 @@ def namespace(tag: str) -> str:
     return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
 
 
-def elements(stream: IO[bytes], depth: int, check_root: Callable[[Element], None]) -> Iterator[Element]:
+def elements(stream: SupportsRead[bytes], depth: int, check_root: Callable[[Element], None]) -> Iterator[Element]:
     """Yield every element that closes ``depth`` levels below the root.
 
     ``check_root`` sees the root element as soon as it opens and raises

@@ -11,18 +11,19 @@ from flask.cli import with_appcontext
 from ..choices import Mode, values_of
 from ..extensions import db
 from ..models import Site
-from . import evaluate, filter as spam_filter
+from . import evaluate
+from . import filter as spam_filter
 
 
 @click.group("spam")
-def spam_group():
+def spam_group() -> None:
     """The spam filter that learns from each site's moderators."""
 
 
 @spam_group.command("retrain")
 @click.option("--site", "site_key", required=True, help="The site whose filter to rebuild.")
 @with_appcontext
-def retrain_command(site_key):
+def retrain_command(site_key: str) -> None:
     """Rebuild a site's filter from its moderators' decisions and imports (idempotent)."""
     site = db.session.scalar(sa.select(Site).where(Site.key == site_key))
     if site is None:
@@ -40,7 +41,7 @@ def retrain_command(site_key):
 @click.option("--seed", type=int, default=0, show_default=True, help="The random order's seed (with --shuffle).")
 @click.option("--without-prior", is_flag=True,
               help="Leave out the built-in prior (for a stream the prior was made from).")
-def evaluate_command(csv_file, mode, shuffle, seed, without_prior):
+def evaluate_command(csv_file: str, mode: str, shuffle: bool, seed: int, without_prior: bool) -> None:
     """Replay a labelled CSV (label,text[,author,website,url,title]) through a throwaway site,
     a moderator correcting every decision, and print what readers and moderators saw."""
     try:

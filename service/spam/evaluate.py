@@ -18,10 +18,14 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..choices import Mode, SpamLabel, Status
 from ..limits import MAX_STORED_AUTHOR, MAX_TITLE
 from .prior import label_of
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 SITE_KEY = "evaluate"
 ORIGIN = "https://blog.example"
@@ -43,7 +47,7 @@ class Row:
 class Result:
     """What readers and moderators saw: counts by (label, what the site did on arrival)."""
 
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def count(self, label: str, status: str) -> int:
         """How many comments with ``label`` got ``status`` when they arrived."""
@@ -144,11 +148,11 @@ def replay(rows: list[Row], mode: str = Mode.AUTO, *, use_prior: bool = True) ->
                     engine.dispose()
 
 
-def _replay(app, rows: list[Row], mode: str) -> Result:
+def _replay(app: Flask, rows: list[Row], mode: str) -> Result:
     from .. import comments, tickets  # noqa: PLC0415 - loaded with the throwaway app
-    from ..moderation import actions  # noqa: PLC0415
     from ..extensions import db  # noqa: PLC0415
     from ..models import Comment, Site  # noqa: PLC0415
+    from ..moderation import actions  # noqa: PLC0415
 
     db.create_all()
     db.session.add(Site(key=SITE_KEY, name="Evaluation", origins=[ORIGIN], mode=mode))
@@ -167,6 +171,7 @@ def _replay(app, rows: list[Row], mode: str) -> Result:
         address = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
         posted = comments.post(data, ORIGIN, address)
         comment = db.session.get(Comment, posted.answer["comment"]["id"])
+        assert comment is not None  # just posted
         result.outcomes[(row.label, comment.status)] += 1
         wanted = Status.APPROVED if row.label == SpamLabel.HAM else Status.SPAM
         wrong = (comment.status == Status.PENDING

@@ -12,7 +12,9 @@ reaches :func:`teach`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,8 +35,12 @@ SPAM_AT = 0.9
 # In first-time mode, a site may publish a first-timer scoring below this.
 TRUST_BELOW = 0.2
 # A decision's status, and what it teaches the filter.
-LABELS = {Status.APPROVED: SpamLabel.HAM, Status.SPAM: SpamLabel.SPAM, Status.REJECTED: SpamLabel.SPAM,
-          Status.DELETED: SpamLabel.SPAM}
+LABELS: dict[str, SpamLabel] = {
+    Status.APPROVED: SpamLabel.HAM,
+    Status.SPAM: SpamLabel.SPAM,
+    Status.REJECTED: SpamLabel.SPAM,
+    Status.DELETED: SpamLabel.SPAM,
+}
 THREAD_TEXTS = 12  # approved comments of the thread the relevance signal looks at
 MAX_REASONS = 3
 TOTALS = ""  # the feature under which a site's totals are kept
@@ -46,7 +52,7 @@ class Judgement:
 
     score: float
     verdict: SpamVerdict
-    reasons: list[dict] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
 
 
 def verdict_of(score: float) -> SpamVerdict:
@@ -110,7 +116,7 @@ _texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thr
 _known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
                                        _comment.commenter_hash == sa.bindparam("commenter_hash"),
                                        _comment.status == Status.APPROVED).limit(1).subquery())
-_ZERO = sa.literal_column("0")
+_ZERO: sa.ColumnClause[Any] = sa.literal_column("0")
 _LOOKUP = sa.union_all(
     sa.select(_ZERO.label("kind"), sa.cast(_count_table.c.feature, sa.Text).label("value"), _count_table.c.spam,
               _count_table.c.ham)
@@ -121,9 +127,12 @@ _LOOKUP = sa.union_all(
 )
 
 
-def _lookup(site_id: int, thread_id: int | None, commenter_hash: str | None, candidates: set[str], exclude: int):
+def _lookup(site_id: int, thread_id: int | None, commenter_hash: str | None, candidates: set[str],
+            exclude: int) -> tuple[tuple[str, ...], bool, dict[str, tuple[int, int]]]:
     """(thread texts, known commenter, the site's counts of ``candidates``) in one query."""
-    texts, known, own = [], False, {}
+    texts: list[str] = []
+    known = False
+    own: dict[str, tuple[int, int]] = {}
     rows = db.session.connection().execute(_LOOKUP, {
         "site": site_id, "thread": thread_id, "commenter_hash": commenter_hash, "exclude": exclude,
         "features": sorted(candidates | {TOTALS})})
@@ -157,7 +166,7 @@ def judge(site_id: int, *, text: str, author: str = "", website: str | None = No
         counts, spam_total, ham_total = blended(own, found)
         result = model.score(found, counts, spam_total, ham_total)
         judgement = Judgement(round(result.value, 4), verdict_of(result.value), reasons(result.clues, own))
-    except Exception:  # noqa: BLE001 - any failure falls back to the site's mode
+    except Exception:  # any failure falls back to the site's mode, logged
         log.exception("spam filter: scoring failed for site %s", site_id)
         count_spam_decision("error")
         return None
@@ -167,7 +176,7 @@ def judge(site_id: int, *, text: str, author: str = "", website: str | None = No
 
 # ------------------------------------------------------------------ reasons
 
-def _reason(feature: str, own: dict[str, tuple[int, int]]) -> dict | None:
+def _reason(feature: str, own: dict[str, tuple[int, int]]) -> dict[str, Any] | None:
     family, _, value = feature.partition(":")
     if family == "topic" and value == "none":
         return {"code": "off_topic"}
@@ -198,9 +207,9 @@ def _reason(feature: str, own: dict[str, tuple[int, int]]) -> dict | None:
     return None
 
 
-def reasons(clues: list[model.Clue], own: dict[str, tuple[int, int]]) -> list[dict]:
+def reasons(clues: list[model.Clue], own: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
     """The strongest spam-ward clues in words a moderator reads (codes; see moderation.labels)."""
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     for clue in clues:
         if clue.prob < 0.5 + model.MIN_STRENGTH:
             continue
@@ -220,13 +229,13 @@ def reasons(clues: list[model.Clue], own: dict[str, tuple[int, int]]) -> list[di
 
 # ------------------------------------------------------------------ teaching
 
-def _upsert():
+def _upsert() -> sa.Insert:
     """An insert that adds to the counts already there (both dialects speak ON CONFLICT)."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415
     else:
-        from sqlalchemy.dialects.sqlite import insert  # noqa: PLC0415
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # noqa: PLC0415 - the same API
     statement = insert(_count_table)
     return statement.on_conflict_do_update(
         index_elements=[_count_table.c.site_id, _count_table.c.feature],
@@ -241,7 +250,7 @@ def _add(site_id: int, changes: dict[str, list[int]]) -> None:
                                        for f, (s, h) in sorted(changes.items())])
 
 
-def _delta(features, label: str, sign: int, into: dict[str, list[int]]) -> None:
+def _delta(features: Iterable[str], label: str, sign: int, into: dict[str, list[int]]) -> None:
     index = 0 if label == SpamLabel.SPAM else 1
     for feature in [TOTALS, *features]:
         into.setdefault(feature, [0, 0])[index] += sign
@@ -266,6 +275,7 @@ def teach(comment: Comment, before: str) -> None:
     before, nothing if it taught nothing.  Called in the decision's transaction.
     """
     lesson = db.session.get(SpamLesson, comment.id)
+    previous: tuple[str | None, str | None]
     if lesson is not None and lesson.before_status == comment.status:
         label, previous = lesson.before_label, (None, None)
     else:
@@ -288,14 +298,14 @@ def teach(comment: Comment, before: str) -> None:
     db.session.flush()
 
 
-def teach_many(site_id: int, lessons: list[tuple[int, str, set[str]]]) -> None:
+def teach_many(site_id: int, lessons: Sequence[tuple[int, str, set[str]]]) -> None:
     """Add many lessons at once (comment id, ``spam``/``ham``, features): imports and retraining."""
     changes: dict[str, list[int]] = {}
     rows = []
     for comment_id, label, found in lessons:
-        found = sorted(found)
-        _delta(found, label, +1, changes)
-        rows.append({"comment_id": comment_id, "site_id": site_id, "label": label, "features": found})
+        ordered = sorted(found)
+        _delta(ordered, label, +1, changes)
+        rows.append({"comment_id": comment_id, "site_id": site_id, "label": label, "features": ordered})
     _add(site_id, changes)
     for start in range(0, len(rows), 1000):
         db.session.execute(sa.insert(SpamLesson), rows[start:start + 1000])

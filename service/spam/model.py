@@ -20,6 +20,7 @@ import functools
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -163,10 +164,10 @@ def script(text: str) -> str | None:
             seen += 1
             if seen >= 400:
                 break
-    return max(tally, key=tally.get) if tally else None
+    return max(tally, key=tally.__getitem__) if tally else None
 
 
-def _content(tokens) -> set[str]:
+def _content(tokens: Iterable[str]) -> set[str]:
     return {_stem(w) for w in tokens if len(w) > 2 and w not in STOPWORDS}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def label_of(value: str) -> SpamLabel | None:
     return SpamLabel.SPAM if value in SPAM_LABELS else SpamLabel.HAM if value in HAM_LABELS else None
 
 
-def corpus_features(path: Path = CORPUS):
+def corpus_features(path: Path = CORPUS) -> Iterator[tuple[str, set[str]]]:
     """(label, features) of every labelled row of the corpus, its video's name as the page title."""
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -68,7 +69,7 @@ def load() -> Prior:
     """The prior, computed once per process from the shipped corpus."""
     spam: dict[str, int] = {}
     ham: dict[str, int] = {}
-    totals = dict.fromkeys(SpamLabel, 0)
+    totals: dict[str, int] = dict.fromkeys(SpamLabel, 0)
     for label, found in corpus_features():
         totals[label] += 1
         table = spam if label == SpamLabel.SPAM else ham

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from service.moderation import auth
 from service.extensions import db
 from service.models import Comment, Moderator, Site
+from service.moderation import auth
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"

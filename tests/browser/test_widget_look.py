@@ -111,7 +111,8 @@ def test_hostile_host_css_does_not_break_the_widget(live_server, host_page, page
     assert button.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
     article = w.locator(f"#comment-{ids[0]}")
     expect(article).to_be_visible()
-    style = article.evaluate("e => { const s = getComputedStyle(e); return [s.color, s.textTransform, s.borderTopWidth]; }")
+    style = article.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.color, s.textTransform, s.borderTopWidth]; }")
     assert style == ["rgb(31, 35, 40)", "none", "0px"]
     # It still works: post a comment.
     w.get_by_label("Name").fill("Brave")
@@ -143,7 +144,8 @@ def test_narrow_screen_keeps_the_widget_within_the_viewport(live_server, host_pa
     specs = [{"author": "Deep", "text": "x" * 40, "parent": n - 1 if n else None} for n in range(8)]
     w, _ = load(live_server, host_page, page, specs=specs)
     expect(w.locator("h2")).to_have_text("8 comments")
-    widest = w.locator("section").evaluate("e => Math.max(...[...e.querySelectorAll('*')].map(x => x.getBoundingClientRect().right))")
+    widest = w.locator("section").evaluate(
+        "e => Math.max(...[...e.querySelectorAll('*')].map(x => x.getBoundingClientRect().right))")
     assert widest <= 320
 
 

@@ -161,7 +161,7 @@ def test_two_hundred_comments_render_within_a_frame_budget(live_server, host_pag
 def test_tree_is_built_from_parent_ids_with_orphans_as_roots_and_pinned_roots_first(live_server, host_page, page):
     def comment(id_, parent=None, pinned=False):
         return {"id": id_, "parent_id": parent, "author": f"A{id_}", "website": None, "avatar": "ab12",
-                "html": f"<p>c{id_}</p>", "created_at": "2026-01-0%dT10:00:00Z" % id_, "edited_at": None,
+                "html": f"<p>c{id_}</p>", "created_at": f"2026-01-0{id_}T10:00:00Z", "edited_at": None,
                 "staff": False, "pinned": pinned, "deleted": False}
 
     flat = [comment(1), comment(2, 1), comment(3, 99), comment(4, pinned=True), comment(5, 2), comment(6, 1)]

@@ -170,7 +170,8 @@ def test_what_an_older_widget_remembered_is_rewritten_and_still_lets_the_author_
         const key = Object.keys(localStorage).find(k => k.startsWith('causerie:v2:'));
         const now = JSON.parse(localStorage.getItem(key)), own = now.ownComments[id];
         const old = {me: {a: now.author.name, e: now.author.email}, c: now.commenter, o: 'newest',
-                     mine: {[id]: {k: own.editToken, u: own.editableUntil, x: own.text, p: own.pending, th: own.thread}},
+                     mine: {[id]: {k: own.editToken, u: own.editableUntil, x: own.text, p: own.pending,
+                                   th: own.thread}},
                      d: {[own.thread + ' ']: {x: 'A draft kept since', u: Date.now() + 3600e3}}};
         localStorage.clear();
         localStorage.setItem(key.replace('causerie:v2:', 'causerie:'), JSON.stringify(old));

@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
+from werkzeug.security import generate_password_hash
 
 from service.extensions import db
 from service.models import Moderator
-from werkzeug.security import generate_password_hash
 
 from .test_xss_widget import VECTORS, watch, xss_corpus  # noqa: F401 - xss_corpus is a fixture
 

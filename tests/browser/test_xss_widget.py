@@ -197,7 +197,7 @@ def test_no_xss_vector_runs_in_the_widget_or_leaves_anything_active_in_its_dom(l
             page.navigations)
         assert len(page.frames) == 1
         inspected += len(ids)
-    executed += [e for e in page.errors]
+    executed += list(page.errors)
     print(f"\nxss widget: {len(VECTORS)} vectors tried as text, name and website ({xss_corpus.websites} as a "
           f"website), {inspected} rendered in {len(xss_corpus.pages)} page loads, "
           f"{len(xss_corpus.refused)} refused by validation, {len(executed)} executed")

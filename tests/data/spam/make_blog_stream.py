@@ -112,7 +112,7 @@ PRAISE_SITES = ["https://digitalcourse.example.in", "https://rahulblogs.example.
 def stream(seed=7):
     rng = random.Random(seed)
     rows = []
-    for key, (title, url, topics) in PAGES.items():
+    for title, url, topics in PAGES.values():
         for _ in range(24):
             a, b = rng.sample(topics, 2)
             rows.append(("ham", rng.choice(GENUINE).format(a=a, b=b), rng.choice(NAMES), rng.choice(OWN_SITES),
