@@ -15,7 +15,7 @@ from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db, limiter
+from .extensions import app_limiter, db
 
 
 class APIError(Exception):
@@ -141,7 +141,7 @@ def register(app: Flask) -> None:
 
 def _retry_after(exc: RateLimitExceeded) -> str:
     """Seconds until the window that refused the request frees a slot."""
-    current = limiter.current_limit
+    current = app_limiter().current_limit
     if current is None:
         return "60"
     return str(max(1, math.ceil(current.reset_at - time.time())))

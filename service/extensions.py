@@ -1,13 +1,16 @@
-"""The Flask extensions, created unbound so every module can import them."""
+"""The Flask extensions, created unbound so every module can import them
+(but the rate limiter, which each app builds for itself: see init_limiter)."""
 
 import ipaddress
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache, wraps
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import current_app, request
-from flask_limiter import Limiter
+from flask import Flask, current_app, request
+from flask_limiter import Limiter, RouteLimit
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -151,15 +154,49 @@ def client_address() -> str:
     return address_key(request.remote_addr or "unknown")
 
 
-limiter = Limiter(key_func=client_address)
+class Limit:
+    """One flask-limiter limit of a view: the arguments of ``Limiter.limit``.
+
+    Views are declared when their module is imported, before any app (and so
+    any app's limiter) exists; :func:`rate_limited` keeps their limits until
+    :func:`init_limiter` binds them to an app's own limiter.
+    """
+
+    def __init__(self, value: str | Callable[[], str], **options: Any) -> None:
+        self.value = value
+        self.options = options
+
+    def bound(self, limiter: Limiter) -> RouteLimit:
+        """This limit, counted by ``limiter``."""
+        return limiter.limit(self.value, **self.options)
+
+
+@dataclass
+class _AppLimits:
+    """An app's limiter, and each rate-limited view as that limiter checks it."""
+
+    limiter: Limiter
+    checked: dict[Callable[..., Any], Callable[..., Any]]
+
+
+_EXTENSION = "causerie.limiter"
+
+# Every view decorated with rate_limited: its route (what the app calls), and
+# the view itself with its limits, to be bound to each app's limiter.
+_LIMITED: dict[Callable[..., Any], tuple[Callable[..., Any], tuple[Limit, ...]]] = {}
 
 # flask-limiter's own per-request hooks (not the limits themselves).
 _HOOKS = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs")
 
 
 def init_limiter(app) -> None:
-    """Bind flask-limiter to ``app``, except for the views marked with
+    """Give ``app`` a flask-limiter of its own, bound to the limits of every
+    :func:`rate_limited` view, and skipped by the views marked with
     :func:`limiter_skipped`.
+
+    One limiter per app: flask-limiter keeps state on its Limiter (whether
+    the storage is down, and the first app's settings), which a second app
+    of the same process (the tests build one per test) must not inherit.
 
     flask-limiter looks at every request of the app (its before, after and
     teardown hooks) even when the view has no limit of its own; on a read
@@ -167,12 +204,26 @@ def init_limiter(app) -> None:
     hooks are wrapped so that the views counted elsewhere (the reads, see
     read_limits) skip them.
     """
+    limiter = Limiter(key_func=client_address)
     before = {name: list(getattr(app, name).get(None, ())) for name in _HOOKS}
     limiter.init_app(app)
     for name in _HOOKS:
         hooks = getattr(app, name).get(None)
         if hooks:
             hooks[:] = [hook if hook in before[name] else _unless_skipped(hook, app.view_functions) for hook in hooks]
+    checked = {}
+    for route, (view, limits) in _LIMITED.items():
+        limited = view
+        for limit in reversed(limits):
+            limited = limit.bound(limiter)(limited)
+        checked[route] = limited
+    app.extensions[_EXTENSION] = _AppLimits(limiter, checked)
+
+
+def app_limiter(app: Flask | None = None) -> Limiter:
+    """The flask-limiter of ``app``, by default of the current app."""
+    limits: _AppLimits = (app or current_app).extensions[_EXTENSION]
+    return limits.limiter
 
 
 def limiter_skipped(view):
@@ -191,9 +242,10 @@ def _unless_skipped(hook, views: dict):
     return hooked
 
 
-def rate_limited(*limits):
-    """Decorate a view with flask-limiter limits (``limiter.limit(...)``,
-    outermost first) that cost nothing while rate limiting is switched off.
+def rate_limited(*limits: Limit):
+    """Decorate a view with flask-limiter limits (outermost first), counted
+    by the limiter of the app that serves it, and that cost nothing while
+    rate limiting is switched off.
 
     With ``CAUSERIE_RATELIMIT_ENABLED=false`` (say, because the proxy in front
     limits) flask-limiter still evaluates an empty set of limits on every
@@ -201,16 +253,14 @@ def rate_limited(*limits):
     """
 
     def decorate(view):
-        checked = view
-        for limit in reversed(limits):
-            checked = limit(checked)
-
         @wraps(view)
         def route(*args, **kwargs):
             if current_app.config["RATELIMIT_ENABLED"]:
-                return checked(*args, **kwargs)
+                app_limits: _AppLimits = current_app.extensions[_EXTENSION]
+                return app_limits.checked[route](*args, **kwargs)
             return view(*args, **kwargs)
 
+        _LIMITED[route] = (view, limits)
         return route
 
     return decorate

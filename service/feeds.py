@@ -24,7 +24,7 @@ from flask import Blueprint, Response, current_app, request
 from . import urls
 from .choices import Status
 from .errors import APIError, unknown_site
-from .extensions import db, limiter
+from .extensions import Limit, db, rate_limited
 from .models import Comment, Site, Thread
 from .validation import valid_site_key
 
@@ -187,7 +187,7 @@ def _answer(etag: str, build) -> Response:
 
 
 @bp.get("/<key>.atom")
-@limiter.limit(_read_limit)
+@rate_limited(Limit(_read_limit))
 def site_atom(key: str):
     """The site's feed."""
     site = _site(key)
@@ -195,7 +195,7 @@ def site_atom(key: str):
 
 
 @bp.get("/<key>/thread.atom")
-@limiter.limit(_read_limit)
+@rate_limited(Limit(_read_limit))
 def thread_atom(key: str):
     """One thread's feed, by the page's URL."""
     site = _site(key)

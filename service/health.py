@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 
 from . import doctor_probe
-from .extensions import db, limiter
+from .extensions import app_limiter, db
 
 bp = Blueprint("health", __name__)
 
@@ -40,4 +40,4 @@ def rate_limits() -> str:
     process" (the storage does not answer), or "off"."""
     if not current_app.config["RATELIMIT_ENABLED"]:
         return "off"
-    return "ok" if limiter.storage.check() else "per process"
+    return "ok" if app_limiter().storage.check() else "per process"

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from service import create_app
-from service.extensions import db, limiter
+from service.extensions import db
 from service.models import Site
 
 # The variables that steer the test run itself, not the service under test.
@@ -120,13 +120,6 @@ def make_app(database_url, tmp_path, **overrides):
         "WTF_CSRF_ENABLED": True,
     }
     settings.update(overrides)
-    # flask-limiter keeps "the storage is down" on its one Limiter, shared by
-    # every app of this process; a new app starts as a new process would, with
-    # its storage presumed alive (else it may count in the fallback's memory
-    # and then, on finding its storage fine, start counting over there).
-    # flask-limiter has no public way to say so: init_app and reset() leave
-    # that flag as it is.
-    limiter._storage_dead = False  # noqa: SLF001
     app = create_app(settings)
     app.instance_path = str(tmp_path / "instance")
     with app.app_context():

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from service.extensions import address_key, limiter
+from service.extensions import address_key, app_limiter
 
 from .conftest import ORIGIN, REDIS_URL, Reader, add_site, make_app
 from .servers import returned, silent_server
@@ -50,6 +50,13 @@ def test_another_address_is_served_while_one_is_limited(client, site):
     response = client.post("/api/comments", json=body, headers={"Origin": ORIGIN},
                            environ_base={"REMOTE_ADDR": quiet.ip})
     assert response.status_code == 201
+
+
+def test_building_another_app_leaves_an_apps_counts_as_they_were(client, site, database_url, tmp_path):
+    reader = Reader(client, site, ip=fresh_ip())
+    assert [reader.post(f"n{i}").status_code for i in range(3)] == [201, 201, 201]
+    make_app(database_url, tmp_path)
+    assert reader.post("one more").status_code == 429
 
 
 def test_addresses_of_one_ipv6_64_share_one_posting_limit(client, site):
@@ -123,11 +130,11 @@ def test_a_limit_storage_that_never_answers_is_given_up_on(database_url, tmp_pat
         assert returned(lambda: Reader(app.test_client(), "blog").read().status_code) == [200]
 
 
-def test_reads_are_counted_in_the_process_and_never_in_the_shared_storage(client, site, monkeypatch):
+def test_reads_are_counted_in_the_process_and_never_in_the_shared_storage(app, client, site, monkeypatch):
     def shared(*args, **kwargs):
         raise AssertionError("a read was counted in the shared storage")
 
-    monkeypatch.setattr(limiter.limiter, "hit", shared)
+    monkeypatch.setattr(app_limiter(app).limiter, "hit", shared)
     reader = Reader(client, site, ip=fresh_ip())
     counts = lambda: client.get("/api/counts", query_string={"site": site, "url": f"{ORIGIN}/post"},  # noqa: E731
                                 headers={"Origin": ORIGIN}, environ_base={"REMOTE_ADDR": reader.ip}).status_code
@@ -161,8 +168,9 @@ def test_the_read_limit_follows_a_change_of_setting(app, client, site):
     assert reader.read().status_code == 200
 
 
-def test_flask_limiter_does_not_look_at_reads_but_still_at_posts(client, site, monkeypatch):
+def test_flask_limiter_does_not_look_at_reads_but_still_at_posts(app, client, site, monkeypatch):
     looked = []
+    limiter = app_limiter(app)
     identify = limiter.identify_request
     monkeypatch.setattr(limiter, "identify_request", lambda: looked.append(1) or identify())
     reader = Reader(client, site, ip=fresh_ip())

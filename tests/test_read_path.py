@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from service import reads, threads
 from service.cache import VersionCache
-from service.extensions import READS, db, limiter
+from service.extensions import READS, app_limiter, db
 from service.models import Comment
 
 from .conftest import ORIGIN, PG_URL, Reader, add_site, make_app
@@ -103,11 +103,11 @@ def test_a_read_outlives_the_database_dropping_its_connections(app, reader):
 
 
 @pytest.mark.parametrize("app_settings", [{"RATELIMIT_ENABLED": False}])
-def test_with_rate_limiting_off_the_api_never_consults_the_limiter(reader, monkeypatch):
+def test_with_rate_limiting_off_the_api_never_consults_the_limiter(app, reader, monkeypatch):
     def consulted(*args, **kwargs):
         raise AssertionError("flask-limiter was consulted")
 
-    monkeypatch.setattr(limiter, "_check_request_limit", consulted)
+    monkeypatch.setattr(app_limiter(app), "identify_request", consulted)
     assert reader.post("Bonjour").status_code == 201
     assert reader.read().status_code == 200
     assert _counts(reader) == 1

@@ -27,7 +27,7 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many
 
-from ..extensions import client_address, limiter
+from ..extensions import app_limiter, client_address
 from ..limits import MAX_EMAIL
 from ..models import Moderator
 from . import auth
@@ -93,17 +93,17 @@ class Attempt:
         else:
             account = [(item, (prefix, "login-account", self.email)) for item in parse_many(account_limit())]
             refusing = []
-            if any(not limiter.limiter.test(item, *key) for item, key in account):
+            if any(not app_limiter().limiter.test(item, *key) for item, key in account):
                 refusing = [(item, (prefix, "login-account-address", self.email, client_address()))
                             for item in parse_many(UNDER_ATTACK)]
             self._counted = account + refusing
-        waits = [_seconds_left(item, key) for item, key in refusing if not limiter.limiter.test(item, *key)]
+        waits = [_seconds_left(item, key) for item, key in refusing if not app_limiter().limiter.test(item, *key)]
         return max(waits) if waits else None
 
     def failed(self) -> None:
         """Count this attempt's wrong password."""
         for item, key in self._counted:
-            limiter.limiter.hit(item, *key)
+            app_limiter().limiter.hit(item, *key)
 
 
 def check(email: str, password: str) -> tuple[Moderator | None, int | None]:
@@ -121,5 +121,5 @@ def check(email: str, password: str) -> tuple[Moderator | None, int | None]:
 
 
 def _seconds_left(item: RateLimitItem, key: tuple[str, ...]) -> int:
-    reset_at = limiter.limiter.get_window_stats(item, *key).reset_time
+    reset_at = app_limiter().limiter.get_window_stats(item, *key).reset_time
     return max(1, math.ceil(reset_at - time.time()))

@@ -24,7 +24,7 @@ from .. import limits, links, security
 from .. import site_settings as settings_schema
 from ..choices import Status
 from ..errors import error_answer, wants_json
-from ..extensions import client_address, db, limiter
+from ..extensions import Limit, client_address, db, rate_limited
 from ..models import Comment, Moderator, Site
 from ..notifications import subscriptions, webhooks
 from ..security import csrf
@@ -113,7 +113,7 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=client_address, deduct_when=_failed)
+@rate_limited(Limit(_login_limit, methods=["POST"], key_func=client_address, deduct_when=_failed))
 def login():
     """Sign in with email and password (failures are limited, see login_limits)."""
     form = LoginForm()
@@ -164,7 +164,8 @@ def _password_change_key() -> str:
 
 @bp.route("/account", methods=["GET", "POST"])
 @auth.login_required
-@limiter.limit(login_limits.account_limit, methods=["POST"], key_func=_password_change_key, deduct_when=_failed)
+@rate_limited(Limit(login_limits.account_limit, methods=["POST"], key_func=_password_change_key,
+                   deduct_when=_failed))
 def account():
     """The signed-in moderator's own account: change their password."""
     form = PasswordForm()
@@ -462,7 +463,7 @@ def _acting() -> bool:
 
 
 @bp.route("/link/<token>", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limited(Limit(_login_limit, methods=["POST"]))
 def one_click(token: str):
     """A moderation link from an email: the page asks, only its form's POST acts, once."""
     link = links.read(token, "moderate")
