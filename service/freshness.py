@@ -45,6 +45,7 @@ import os
 import threading
 import time
 import weakref
+from abc import ABC, abstractmethod
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -194,7 +195,7 @@ class Knowledge:
                 self.rows[key] = rows
 
 
-class _Source:
+class _Source(ABC):
     """How a process learns of changes.  Each kind keeps its knowledge
     current, and its ``generation()`` gives the generation to read with, or
     None when the knowledge may not be used now."""
@@ -202,8 +203,9 @@ class _Source:
     def __init__(self):
         self.knowledge = Knowledge()
 
+    @abstractmethod
     def generation(self) -> int | None:
-        raise NotImplementedError
+        """The generation to read with, or None to ask the database."""
 
 
 class _AlwaysAsk(_Source):
