@@ -16,7 +16,7 @@ from service.extensions import db
 from service.models import Comment, Site
 
 from .conftest import ORIGIN, PG_URL, REDIS_URL, add_site, make_app
-from .servers import Gunicorn, migrate, service_env
+from .servers import Gunicorn, migrate, running, service_env
 
 pytestmark = pytest.mark.slow
 URL = f"{ORIGIN}/article"
@@ -86,7 +86,7 @@ class TestTwoInstancesOnPostgresAndRedis:
         app, env = shared_backend
         env = {**env, "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "4/minute",
                "CAUSERIE_RATELIMIT_READ": "100000/minute"}
-        with Gunicorn(env, workers=1) as one, Gunicorn(env, workers=1) as two:
+        with running(Gunicorn(env, workers=1), Gunicorn(env, workers=1)) as (one, two):
             yield app, one.url, two.url
 
     @pytest.fixture
@@ -103,7 +103,7 @@ class TestTwoInstancesOnPostgresAndRedis:
         env = {**env, "CAUSERIE_DATABASE_URL": url.render_as_string(hide_password=False),
                "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "1000/minute",
                "CAUSERIE_RATELIMIT_READ": "100000/minute"}
-        with Gunicorn(env, workers=2) as one, Gunicorn(env, workers=2) as two:
+        with running(Gunicorn(env, workers=2), Gunicorn(env, workers=2)) as (one, two):
             ticket = read(one.url)[1]["Causerie-Ticket"]
             yield (app, lambda base, text: post(base, text, ticket), one.url, two.url, name,
                    f"causerie listener {schema_of(empty_database_url)}")
