@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import jinja2
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import Rule
 
 from service import create_app
 from service.extensions import db
@@ -39,6 +40,37 @@ def pytest_configure(config):
     # key file into the checkout's instance folder.
     os.environ["CAUSERIE_SECRET_KEY"] = TEST_SECRET_KEY
 
+
+def _share_url_builders() -> None:
+    """Every app made for a test compiles the same URL rules: compile each
+    rule's URL builder once per test process rather than once per app.
+
+    Werkzeug turns every rule into Python code (an AST, then compile()),
+    twice, for each app: two thirds of create_app's time, ~14 ms a test.  The
+    builder is a plain function of the rule's text and parsed parts, bound to
+    each rule afterwards, so one compiled for an equal rule is the same code.
+    Rules with defaults (which werkzeug folds in with the rule's own
+    converters) are compiled as before.  Should werkzeug drop this private
+    method, nothing is shared and each app compiles its own again.
+    """
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "shared", False):
+        return
+    compiled: dict[tuple, object] = {}
+
+    def shared(self, append_unknown=True):
+        if self.defaults:
+            return compile_builder(self, append_unknown)
+        key = (self.rule, tuple(self._trace), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    shared.shared = True
+    Rule._compile_builder = shared  # noqa: SLF001 - see above
+
+
+_share_url_builders()
 
 ORIGIN = "https://blog.example"
 PG_URL = os.environ.get("CAUSERIE_TEST_DATABASE_URL")
@@ -161,8 +193,9 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 _COMPILED_TEMPLATES = _CompiledTemplates()
 
 
-def make_app(database_url, tmp_path, **overrides):
-    """An app with test-friendly settings; rate limits high unless a test lowers them."""
+def make_app(database_url, tmp_path, *, create_tables=True, **overrides):
+    """An app with test-friendly settings; rate limits high unless a test lowers them.
+    ``create_tables=False`` leaves the database as it is (for one migrated by ``causerie init``)."""
     settings = {
         "TESTING": True,
         "SECRET_KEY": TEST_SECRET_KEY,
@@ -182,8 +215,9 @@ def make_app(database_url, tmp_path, **overrides):
     app = create_app(settings)
     app.instance_path = str(tmp_path / "instance")
     app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
-    with app.app_context():
-        db.create_all()
+    if create_tables:
+        with app.app_context():
+            db.create_all()
     return app
 
 

@@ -16,7 +16,7 @@ from service.extensions import db
 from service.models import Comment, Site
 
 from .conftest import ORIGIN, PG_URL, REDIS_URL, add_site, make_app
-from .servers import Gunicorn, migrate, running, service_env
+from .servers import Gunicorn, running, service_env
 
 pytestmark = pytest.mark.slow
 URL = f"{ORIGIN}/article"
@@ -52,8 +52,11 @@ def shared_backend(empty_database_url, tmp_path):
     """A database (SQLite file or PostgreSQL schema) migrated by `causerie init`, with a site."""
     database_url = empty_database_url
     env = service_env(database_url, tmp_path / "instance", RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}")
-    migrate(env)
-    app = make_app(database_url, tmp_path)
+    # `causerie init` run here rather than in a process of its own, which
+    # spent a second and more importing the service before migrating.
+    app = make_app(database_url, tmp_path, create_tables=False)
+    migrated = app.test_cli_runner().invoke(args=["init"])
+    assert migrated.exit_code == 0, migrated.output
     add_site(app, "blog", mode="pre")
     yield app, env
     with app.app_context():
