@@ -105,7 +105,10 @@ class Comment(Model):
         sa.Index("ix_comment_thread_status", "thread_id", "status"),
         sa.Index("ix_comment_site_status_created", "site_id", "status", "created_at"),
         sa.Index("ix_comment_site_email_hash", "site_id", "email_hash"),
-        sa.Index("ix_comment_site_commenter_hash", "site_id", "commenter_hash"),
+        # The status too: "has this commenter a published comment here?" is asked
+        # on every post, and SQLite would otherwise answer it from the
+        # (site, status) index, reading all of the site's published comments.
+        sa.Index("ix_comment_site_commenter_status", "site_id", "commenter_hash", "status"),
         sa.Index("ix_comment_site_text_hash", "site_id", "text_hash"),
         sa.UniqueConstraint("site_id", "import_ref", name="uq_comment_site_import_ref"),
         _one_of("status", Status),
