@@ -59,6 +59,12 @@ def test_rate_limit_storage_defaults_to_memory(clean_env, tmp_path):
     assert config.load(tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
+def test_rate_limit_headers_are_off_unless_switched_on(clean_env, tmp_path):
+    assert config.load(tmp_path)["RATELIMIT_HEADERS_ENABLED"] is False
+    clean_env.setenv("CAUSERIE_RATELIMIT_HEADERS", "true")
+    assert config.load(tmp_path)["RATELIMIT_HEADERS_ENABLED"] is True
+
+
 def test_settings_are_read_from_the_environment(clean_env, tmp_path):
     clean_env.setenv("CAUSERIE_DATABASE_URL", "postgresql+psycopg://u@h/db")
     clean_env.setenv("CAUSERIE_EDIT_WINDOW", "60")
