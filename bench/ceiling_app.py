@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, Response, abort, request
 
@@ -78,6 +78,10 @@ INSERT_EVENT = (
     "INSERT INTO moderation_event (site_id, comment_id, thread_id, actor, action, to_status, detail, created_at)"
     " VALUES ({p}, {p}, {p}, 'rules', 'created', 'approved', '', {p})"
 )
+SITE_ID = "SELECT id FROM site WHERE key = {p}"
+NEW_THREAD = ("INSERT INTO thread (site_id, url, locked, version, created_at) VALUES ({p}, {p}, false, 1, {p})"
+              " ON CONFLICT DO NOTHING")
+THREAD_ID = "SELECT id FROM thread WHERE site_id = {p} AND url = {p}"
 _floor_thread: dict[str, tuple[int, int]] = {}
 
 
@@ -90,13 +94,12 @@ def _thread_for(site_key: str) -> tuple[int, int]:
     if site_key not in _floor_thread:
         p = _placeholder()
         cursor = CONNECTION.cursor()
-        cursor.execute(f"SELECT id FROM site WHERE key = {p}", (site_key,))
+        cursor.execute(SITE_ID.format(p=p), (site_key,))
         (site_id,) = cursor.fetchone()
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         # Two workers may create it at once: the unique (site, url) keeps one.
-        cursor.execute(f"INSERT INTO thread (site_id, url, locked, version, created_at) VALUES ({p}, {p}, false, 1,"
-                       f" {p}) ON CONFLICT DO NOTHING", (site_id, FLOOR_URL, now))
-        cursor.execute(f"SELECT id FROM thread WHERE site_id = {p} AND url = {p}", (site_id, FLOOR_URL))
+        cursor.execute(NEW_THREAD.format(p=p), (site_id, FLOOR_URL, now))
+        cursor.execute(THREAD_ID.format(p=p), (site_id, FLOOR_URL))
         _floor_thread[site_key] = (site_id, cursor.fetchone()[0])
         cursor.close()
     return _floor_thread[site_key]
@@ -127,7 +130,7 @@ def post():
     body = request.get_json()
     site_id, thread_id = _thread_for(body["site"])
     p = _placeholder()
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     cursor = CONNECTION.cursor()
     cursor.execute("BEGIN")
     cursor.execute(INSERT_COMMENT.format(p=p),

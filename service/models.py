@@ -102,7 +102,10 @@ class Comment(Model):
     """A reader's (or a moderator's) comment."""
 
     __table_args__ = (
-        sa.Index("ix_comment_thread_status", "thread_id", "status"),
+        # The id too: the latest published comments of a thread are read
+        # newest first without sorting them all (PostgreSQL's index would
+        # not hold it otherwise; SQLite's ends with the row id anyway).
+        sa.Index("ix_comment_thread_status_id", "thread_id", "status", "id"),
         sa.Index("ix_comment_site_status_created", "site_id", "status", "created_at"),
         sa.Index("ix_comment_site_email_hash", "site_id", "email_hash"),
         # The status too: "has this commenter a published comment here?" is asked
