@@ -132,6 +132,16 @@ def test_a_postgresql_server_that_never_answers_gets_503_not_a_hung_worker(monke
         assert returned(lambda: app.test_client().get("/healthz").status_code) == [503]
 
 
+def test_a_database_given_to_create_app_gets_the_engine_options_of_its_kind(clean_env, tmp_path):
+    from service import create_app
+
+    clean_env.setenv("CAUSERIE_SECRET_KEY", "x")
+    clean_env.setenv("CAUSERIE_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    other = "postgresql+psycopg://causerie@db.internal/causerie"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": other})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == config.engine_options(other)
+
+
 def test_timeouts_given_in_the_postgresql_url_are_kept():
     options = config.engine_options("postgresql+psycopg://db.internal/causerie?connect_timeout=30")
     assert options["connect_args"] == {"tcp_user_timeout": 10_000}
