@@ -149,7 +149,10 @@ def load(instance_path: str | os.PathLike) -> dict:
         "CAUSERIE_LOG_FORMAT": log_format(),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # X-RateLimit-Limit/-Remaining/-Reset on every limited answer cost a
+        # storage round trip each (a Redis one when several processes serve);
+        # the widget reads only a 429's Retry-After, which is always sent.
+        "RATELIMIT_HEADERS_ENABLED": _env_bool("RATELIMIT_HEADERS", False),
         "RATELIMIT_KEY_PREFIX": _env("RATELIMIT_KEY_PREFIX", "causerie"),
         "CAUSERIE_RATELIMIT_POST": _env("RATELIMIT_POST", "5/minute;60/day"),
         "CAUSERIE_RATELIMIT_SITE_POST": _env("RATELIMIT_SITE_POST", "120/minute"),

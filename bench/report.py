@@ -78,6 +78,12 @@ def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
                 rows.append(f"| {what}, the ceiling app plus Causerie's one lookup query ({label}) | {_rps(f)} "
                             f"| {_lat(f)} | | | | {_rps(top)} | {_x(_ratio(f, top), percent=True)} "
                             f"| (information: Causerie is {_x(_ratio(causerie[key], f), percent=True)} of it) | |")
+        f = floor.get("post")
+        if f:
+            rows.append(f"| posting, the ceiling app's bare write transaction: comment, thread version and audit "
+                        f"event, nothing else ({label}) | {_rps(f)} | {_lat(f)} | {_rps(isso.get('post'))} "
+                        f"| {_lat(isso.get('post'))} | {_x(_ratio(f, isso.get('post')))} | | "
+                        f"| (information: Causerie is {_x(_ratio(causerie['post'], f), percent=True)} of it) | |")
         for key, what in (("read", "thread read"), ("304", "revalidated read, 304"), ("counts", "counts of 20 URLs")):
             c = causerie.get(f"{key}_unlimited")
             top = ceiling.get(key)

@@ -201,6 +201,9 @@ class Bench:
                 plan.append((best, what, f"ceiling {what}", top[what], ceiling))
             if floor is not None and what in top:
                 plan.append((floors, what, f"ceiling with the one query ({name}) {what}", top[what], floor))
+            if floor is not None and what == "post":
+                plan.append((floors, what, f"ceiling app's bare write transaction ({name}) post", scenarios[what],
+                             floor))
         # Whole rounds, so that a server's runs are minutes apart: a slow spell
         # of the (virtual) machine then costs one run, not the row.  Every
         # server keeps its fastest run, Isso and the ceilings as much as Causerie.

@@ -47,6 +47,9 @@ def create_app(overrides: dict | None = None, command_line: bool | None = None) 
     app.config.from_mapping(settings.load(app.instance_path))
     if overrides:
         app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            # The options of the environment's database would not fit another kind.
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.engine_options(overrides["SQLALCHEMY_DATABASE_URI"])
 
     proxies = app.config["CAUSERIE_TRUSTED_PROXIES"]
     if proxies:

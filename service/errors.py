@@ -144,4 +144,5 @@ def _retry_after(exc: RateLimitExceeded) -> str:
     current = app_limiter().current_limit
     if current is None:
         return "60"
-    return str(max(1, math.ceil(current.reset_at - time.time())))
+    # reset_at is a whole second, rounded up: never say more than the window.
+    return str(min(current.limit.get_expiry(), max(1, math.ceil(current.reset_at - time.time()))))

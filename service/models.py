@@ -102,10 +102,16 @@ class Comment(Model):
     """A reader's (or a moderator's) comment."""
 
     __table_args__ = (
-        sa.Index("ix_comment_thread_status", "thread_id", "status"),
+        # The id too: the latest published comments of a thread are read
+        # newest first without sorting them all (PostgreSQL's index would
+        # not hold it otherwise; SQLite's ends with the row id anyway).
+        sa.Index("ix_comment_thread_status_id", "thread_id", "status", "id"),
         sa.Index("ix_comment_site_status_created", "site_id", "status", "created_at"),
         sa.Index("ix_comment_site_email_hash", "site_id", "email_hash"),
-        sa.Index("ix_comment_site_commenter_hash", "site_id", "commenter_hash"),
+        # The status too: "has this commenter a published comment here?" is asked
+        # on every post, and SQLite would otherwise answer it from the
+        # (site, status) index, reading all of the site's published comments.
+        sa.Index("ix_comment_site_commenter_status", "site_id", "commenter_hash", "status"),
         sa.Index("ix_comment_site_text_hash", "site_id", "text_hash"),
         sa.UniqueConstraint("site_id", "import_ref", name="uq_comment_site_import_ref"),
         _one_of("status", Status),

@@ -8,10 +8,11 @@ can say why a comment was held.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +59,11 @@ class Submission:
     # own proof of trust).
     comment_id: int | None = None
 
+    @functools.cached_property
+    def past(self) -> History:
+        """The submission's history, asked of the database when a rule first needs it."""
+        return history(self)
+
     @property
     def shown(self) -> str:
         """Everything readers will see: the text, the name and the website."""
@@ -73,32 +79,53 @@ class Verdict:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-# The rules' queries run on every post: built once, as Core statements with
-# parameters.  A missing email or address is NULL, which equals nothing.
+# What the rules need from the database, asked once per post in one
+# statement: the copies of the text in the last day (all, and the
+# commenter's own), and the commenter's active ban if any.  Built once, as a
+# Core statement with parameters.  A missing email or address is NULL,
+# which equals nothing.
 _ban, _comment = Ban.__table__.c, Comment.__table__.c
-_ACTIVE_BAN = (
-    sa.select(_ban.expires_at)
-    .where(_ban.site_id == sa.bindparam("site"),
-           sa.or_(_ban.email_hash == sa.bindparam("email_hash"), _ban.ip_hash == sa.bindparam("ip_hash")),
-           sa.or_(_ban.expires_at.is_(None), _ban.expires_at > sa.bindparam("now")))
-    .limit(1)
+_active_ban = sa.and_(
+    _ban.site_id == sa.bindparam("site"),
+    sa.or_(_ban.email_hash == sa.bindparam("email_hash"), _ban.ip_hash == sa.bindparam("ip_hash")),
+    sa.or_(_ban.expires_at.is_(None), _ban.expires_at > sa.bindparam("now")),
 )
-_COPIES = sa.select(
-    sa.func.count(_comment.id),
+_HISTORY = sa.select(
+    sa.func.count(_comment.id).label("copies"),
     sa.func.count(sa.case((sa.or_(_comment.email_hash == sa.bindparam("email_hash"),
-                                  _comment.ip_hash == sa.bindparam("ip_hash")), 1))),
+                                  _comment.ip_hash == sa.bindparam("ip_hash")), 1))).label("own_copies"),
+    sa.exists().where(_active_ban).label("banned"),
+    # The ban that lasts longest: a permanent one (no end) first.
+    sa.select(_ban.expires_at).where(_active_ban).order_by(_ban.expires_at.desc().nulls_first()).limit(1)
+    .scalar_subquery().label("banned_until"),
 ).where(_comment.site_id == sa.bindparam("site"), _comment.text_hash == sa.bindparam("text_hash"),
         _comment.created_at >= sa.bindparam("since"), _comment.status != Status.DELETED,
         _comment.id != sa.bindparam("edited"))
 
 
+@dataclass(frozen=True)
+class History:
+    """What the database knows that the rules ask about a submission."""
+
+    copies: int  # the same text on the site in the last day
+    own_copies: int  # of which from the same email or address
+    banned: bool
+    banned_until: datetime | None  # None with banned: for good
+
+
+def history(sub: Submission) -> History:
+    """Ask the database, in one statement, what the rules need to know of ``sub``'s past."""
+    now = utcnow()
+    row = db.session.connection().execute(_HISTORY, {
+        "site": sub.site.id, "text_hash": sub.text_hash, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash,
+        "now": now, "since": now - DUPLICATE_WINDOW, "edited": sub.comment_id or 0}).one()
+    return History(row.copies, row.own_copies, bool(row.banned), row.banned_until)
+
+
 def banned_commenter(sub: Submission) -> Verdict | None:
     """A banned commenter is refused outright (403)."""
-    if not (sub.email_hash or sub.ip_hash):
-        return None
-    ban = db.session.connection().execute(_ACTIVE_BAN, {
-        "site": sub.site.id, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash, "now": utcnow()}).first()
-    return Verdict("refuse", "banned", {"until": ban.expires_at}) if ban else None
+    past = sub.past
+    return Verdict("refuse", "banned", {"until": past.banned_until}) if past.banned else None
 
 
 def honeypot(sub: Submission) -> Verdict | None:
@@ -145,13 +172,11 @@ def too_fast(sub: Submission) -> Verdict | None:
 
 def duplicate_text(sub: Submission) -> Verdict | None:
     """The same text again: from the same person, or many times over, is spam."""
-    copies, own_copies = db.session.connection().execute(_COPIES, {
-        "site": sub.site.id, "text_hash": sub.text_hash, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash,
-        "since": utcnow() - DUPLICATE_WINDOW, "edited": sub.comment_id or 0}).one()
-    if own_copies:
+    past = sub.past
+    if past.own_copies:
         return Verdict(Status.SPAM, "duplicate")
     folded_length = sum(ch.isalnum() for ch in sub.text)
-    if folded_length >= MIN_SHARED_DUPLICATE_LENGTH and copies >= 2:
+    if folded_length >= MIN_SHARED_DUPLICATE_LENGTH and past.copies >= 2:
         return Verdict(Status.SPAM, "duplicate")
     return None
 

@@ -83,6 +83,10 @@ class LinkFinder:
 
     def finditer(self, text: str) -> Iterator[_Found]:
         """Yield each link of ``text`` in order, like ``re.Pattern.finditer``."""
+        # test() is the library's quick answer: a sixth of match()'s cost on a
+        # text without links, which most pieces of a comment are.
+        if not self.linkify.test(text):
+            return
         for match in self.linkify.match(text) or ():
             yield _Found(text, match.index, match.last_index)
 

@@ -59,6 +59,12 @@ def test_rate_limit_storage_defaults_to_memory(clean_env, tmp_path):
     assert config.load(tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
+def test_rate_limit_headers_are_off_unless_switched_on(clean_env, tmp_path):
+    assert config.load(tmp_path)["RATELIMIT_HEADERS_ENABLED"] is False
+    clean_env.setenv("CAUSERIE_RATELIMIT_HEADERS", "true")
+    assert config.load(tmp_path)["RATELIMIT_HEADERS_ENABLED"] is True
+
+
 def test_settings_are_read_from_the_environment(clean_env, tmp_path):
     clean_env.setenv("CAUSERIE_DATABASE_URL", "postgresql+psycopg://u@h/db")
     clean_env.setenv("CAUSERIE_EDIT_WINDOW", "60")
@@ -124,6 +130,16 @@ def test_a_postgresql_server_that_never_answers_gets_503_not_a_hung_worker(monke
         app = create_app({"TESTING": True})
         # Without a connect timeout it would wait as long as TCP does.
         assert returned(lambda: app.test_client().get("/healthz").status_code) == [503]
+
+
+def test_a_database_given_to_create_app_gets_the_engine_options_of_its_kind(clean_env, tmp_path):
+    from service import create_app
+
+    clean_env.setenv("CAUSERIE_SECRET_KEY", "x")
+    clean_env.setenv("CAUSERIE_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    other = "postgresql+psycopg://causerie@db.internal/causerie"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": other})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == config.engine_options(other)
 
 
 def test_timeouts_given_in_the_postgresql_url_are_kept():

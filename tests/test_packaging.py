@@ -69,7 +69,7 @@ def test_the_wheel_installs_one_package_with_everything_it_reads(wheel):
                    "causerie/_migrations/env.py", "causerie/_migrations/alembic.ini",
                    "causerie/_migrations/script.py.mako", "causerie/templates/demo/article_fr.html",
                    "causerie/translations/fr/LC_MESSAGES/messages.po", "causerie/static/openapi.json",
-                   "causerie/spam/data/youtube_spam.csv"):
+                   "causerie/spam/data/youtube_spam.csv", "causerie/spam/data/prior.json"):
         assert needed in names
     revisions = {path.name for path in (ROOT / "migrations" / "versions").glob("*.py")}
     assert {name.rsplit("/", 1)[1] for name in names if name.startswith("causerie/_migrations/versions/")} == revisions

@@ -100,6 +100,20 @@ def test_the_site_wide_limit_holds_across_addresses(app, database_url, tmp_path)
     assert codes == [201, 201, 429]
 
 
+def test_a_post_carries_no_rate_limit_headers_by_default(client, site):
+    response = Reader(client, site, ip=fresh_ip()).post("counted, not told")
+    assert response.status_code == 201
+    assert not [name for name, _ in response.headers if name.lower().startswith("x-ratelimit")]
+
+
+def test_rate_limit_headers_say_what_is_left_when_switched_on(database_url, tmp_path, app_settings):
+    app = make_app(database_url, tmp_path, **app_settings, RATELIMIT_HEADERS_ENABLED=True)
+    add_site(app, "told", mode="post")
+    response = Reader(app.test_client(), "told", ip=fresh_ip()).post("counted and told")
+    assert response.status_code == 201
+    assert int(response.headers["X-RateLimit-Remaining"]) == int(response.headers["X-RateLimit-Limit"]) - 1
+
+
 def test_client_address_comes_from_the_trusted_proxy(database_url, tmp_path):
     app = make_app(database_url, tmp_path, CAUSERIE_RATELIMIT_POST="1/minute", CAUSERIE_TRUSTED_PROXIES=1)
     client = app.test_client()

@@ -121,19 +121,22 @@ HOSTILE_LINK_TEXTS = {
 
 
 class _ScanCounter:
-    """Counts the characters the link finder's scanner is handed, pass by pass."""
+    """Counts the characters the link finder's scanners are handed, pass by pass."""
 
     def __init__(self, monkeypatch):
         from service.sanitize import link_finder
 
         self.characters = 0
-        scan = link_finder.linkify.match
+        # The quick test and the full match both scan the text.
+        for name in ("test", "match"):
+            monkeypatch.setattr(link_finder.linkify, name, self._counting(getattr(link_finder.linkify, name)))
 
+    def _counting(self, scan):
         def counting(text):
             self.characters += len(text)
             return scan(text)
 
-        monkeypatch.setattr(link_finder.linkify, "match", counting)
+        return counting
 
     def work(self, text: str) -> int:
         self.characters = 0

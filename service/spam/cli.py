@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from ..choices import Mode, values_of
 from ..extensions import db
 from ..models import Site
-from . import evaluate
+from . import evaluate, prior
 from . import filter as spam_filter
 
 
@@ -58,3 +58,12 @@ def evaluate_command(csv_file: str, mode: str, shuffle: bool, seed: int, without
     for line in result.lines():
         click.echo(f"  {line}")
 
+
+
+@spam_group.command("build-prior")
+def build_prior_command() -> None:
+    """For developers, after changing the filter's features: compute the built-in
+    prior from its corpus and store it where every process reads it."""
+    computed = prior.compute()
+    prior.write(computed)
+    click.echo(f"Stored the prior's counts in {prior.SHIPPED} ({len(computed.counts)} features).")

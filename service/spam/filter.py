@@ -63,7 +63,8 @@ def verdict_of(score: float) -> SpamVerdict:
 # ------------------------------------------------------------------ context
 
 _comment = Comment.__table__.c
-_THREAD_TEXTS = (
+# The thread's latest published comments, newest first: what the page is about.
+LATEST_TEXTS = (
     sa.select(_comment.text)
     .where(_comment.thread_id == sa.bindparam("thread"), _comment.status == Status.APPROVED,
            _comment.id != sa.bindparam("exclude"))
@@ -85,7 +86,7 @@ def context(site_id: int, *, thread_id: int | None, title: str | None, url: str 
     connection = db.session.connection()
     texts = ()
     if thread_id is not None:
-        texts = tuple(connection.execute(_THREAD_TEXTS, {"thread": thread_id, "exclude": exclude}).scalars())
+        texts = tuple(connection.execute(LATEST_TEXTS, {"thread": thread_id, "exclude": exclude}).scalars())
     known = bool(commenter_hash) and connection.execute(
         _KNOWN, {"site": site_id, "commenter_hash": commenter_hash, "exclude": exclude}).first() is not None
     return model.Context(title=title or "", url=url or "", thread_texts=texts, known_commenter=known,
@@ -110,9 +111,7 @@ def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str,
 # What a new comment is judged with, in one round trip: the site's counts of
 # the candidate features, the thread's last approved comments (kind 1) and
 # whether the commenter has an approved comment on the site (kind 2).
-_texts = (sa.select(_comment.text).where(_comment.thread_id == sa.bindparam("thread"),
-                                         _comment.status == Status.APPROVED, _comment.id != sa.bindparam("exclude"))
-          .order_by(_comment.id.desc()).limit(THREAD_TEXTS).subquery())
+_texts = LATEST_TEXTS.subquery()
 _known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
                                        _comment.commenter_hash == sa.bindparam("commenter_hash"),
                                        _comment.status == Status.APPROVED).limit(1).subquery())
