@@ -142,6 +142,10 @@ def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "causerie.db"
     engine = sa.create_engine(f"sqlite:///{path}")
     db.metadata.create_all(engine)
+    with engine.connect() as connection:
+        # Everything into the file itself (the service opens SQLite in WAL mode):
+        # only the file is copied.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
 
