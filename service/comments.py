@@ -53,15 +53,16 @@ def edit_window(site: Site) -> timedelta:
 
 def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Posted:
     """Store a reader's new comment, judged by the automatic rules."""
-    site, ref = threads.load_for_write(data["site"], data["url"], data["thread"])
+    email_hash = hashing.email_hash(data["email"])
+    ip_hash = hashing.ip_hash(client_ip)
+    text_hash = hashing.text_fingerprint(data["text"])
+    # The rules' questions (copies of the text, bans) ride with the site's.
+    site, ref = threads.load_for_write(data["site"], data["url"], data["thread"], extra=rules.HISTORY_COLUMNS,
+                                       **rules.history_params(text_hash, email_hash, ip_hash))
     require_origin(ref.origins, origin)
     if ref.locked:
         raise APIError(403, "thread_locked", "This discussion is closed to new comments.", origins=ref.origins)
     parent = _parent(ref.thread_id, data["parent_id"])
-
-    email_hash = hashing.email_hash(data["email"])
-    ip_hash = hashing.ip_hash(client_ip)
-    text_hash = hashing.text_fingerprint(data["text"])
     commenter, commenter_hash = _commenter(site.key, data["commenter"])
     judgement = spam.judge(site.id, text=data["text"], author=data["author"], website=data["website"],
                            email_hash=email_hash, commenter_hash=commenter_hash, thread_id=ref.thread_id,
@@ -80,6 +81,7 @@ def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Pos
             author=data["author"],
             website=data["website"],
             spam=judgement,
+            known_past=rules.history_of(site),
         )
     )
     if status == "refuse":
