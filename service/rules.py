@@ -8,7 +8,6 @@ can say why a comment was held.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,10 +58,16 @@ class Submission:
     # own proof of trust).
     comment_id: int | None = None
 
-    @functools.cached_property
+    # The history, when the write path asked for it with the site.
+    known_past: History | None = None
+
+    @property
     def past(self) -> History:
-        """The submission's history, asked of the database when a rule first needs it."""
-        return history(self)
+        """The submission's history, asked of the database when a rule first
+        needs it, unless it came with the submission."""
+        if self.known_past is None:
+            self.known_past = history(self)
+        return self.known_past
 
     @property
     def shown(self) -> str:
@@ -79,28 +84,46 @@ class Verdict:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-# What the rules need from the database, asked once per post in one
-# statement: the copies of the text in the last day (all, and the
-# commenter's own), and the commenter's active ban if any.  Built once, as a
-# Core statement with parameters.  A missing email or address is NULL,
-# which equals nothing.
+# What the rules need from the database: the copies of the text in the last
+# day (all, and the commenter's own), and the commenter's active ban if any.
+# A missing email or address is NULL, which equals nothing.
 _ban, _comment = Ban.__table__.c, Comment.__table__.c
-_active_ban = sa.and_(
-    _ban.site_id == sa.bindparam("site"),
-    sa.or_(_ban.email_hash == sa.bindparam("email_hash"), _ban.ip_hash == sa.bindparam("ip_hash")),
-    sa.or_(_ban.expires_at.is_(None), _ban.expires_at > sa.bindparam("now")),
-)
-_HISTORY = sa.select(
-    sa.func.count(_comment.id).label("copies"),
-    sa.func.count(sa.case((sa.or_(_comment.email_hash == sa.bindparam("email_hash"),
-                                  _comment.ip_hash == sa.bindparam("ip_hash")), 1))).label("own_copies"),
-    sa.exists().where(_active_ban).label("banned"),
-    # The ban that lasts longest: a permanent one (no end) first.
-    sa.select(_ban.expires_at).where(_active_ban).order_by(_ban.expires_at.desc().nulls_first()).limit(1)
-    .scalar_subquery().label("banned_until"),
-).where(_comment.site_id == sa.bindparam("site"), _comment.text_hash == sa.bindparam("text_hash"),
-        _comment.created_at >= sa.bindparam("since"), _comment.status != Status.DELETED,
-        _comment.id != sa.bindparam("edited"))
+
+
+def _history_columns(site: sa.ColumnElement[int]) -> tuple[sa.Label[Any], ...]:
+    copies = sa.and_(_comment.site_id == site, _comment.text_hash == sa.bindparam("text_hash"),
+                     _comment.created_at >= sa.bindparam("since"), _comment.status != Status.DELETED,
+                     _comment.id != sa.bindparam("edited"))
+    own = sa.or_(_comment.email_hash == sa.bindparam("email_hash"), _comment.ip_hash == sa.bindparam("ip_hash"))
+    active_ban = sa.and_(
+        _ban.site_id == site,
+        sa.or_(_ban.email_hash == sa.bindparam("email_hash"), _ban.ip_hash == sa.bindparam("ip_hash")),
+        sa.or_(_ban.expires_at.is_(None), _ban.expires_at > sa.bindparam("now")),
+    )
+    return (
+        sa.select(sa.func.count(_comment.id)).where(copies).scalar_subquery().label("copies"),
+        sa.select(sa.func.count(_comment.id)).where(copies, own).scalar_subquery().label("own_copies"),
+        sa.exists().where(active_ban).label("banned"),
+        # The ban that lasts longest: a permanent one (no end) first.
+        sa.select(_ban.expires_at).where(active_ban).order_by(_ban.expires_at.desc().nulls_first()).limit(1)
+        .scalar_subquery().label("banned_until"),
+    )
+
+
+# Built once, as Core statements with parameters (see history_params).
+_HISTORY = sa.select(*_history_columns(sa.bindparam("site")))
+HISTORY_COLUMNS = _history_columns(Site.__table__.c.id)
+"""The same questions as columns of a query of the site's row (see
+threads.load_for_write): the write path asks them with the site, in one
+statement."""
+
+
+def history_params(text_hash: str, email_hash: str | None, ip_hash: str | None,
+                   edited: int | None = None) -> dict[str, Any]:
+    """The parameters of the history's questions, for a text from this address."""
+    now = utcnow()
+    return {"text_hash": text_hash, "email_hash": email_hash, "ip_hash": ip_hash, "now": now,
+            "since": now - DUPLICATE_WINDOW, "edited": edited or 0}
 
 
 @dataclass(frozen=True)
@@ -115,10 +138,13 @@ class History:
 
 def history(sub: Submission) -> History:
     """Ask the database, in one statement, what the rules need to know of ``sub``'s past."""
-    now = utcnow()
     row = db.session.connection().execute(_HISTORY, {
-        "site": sub.site.id, "text_hash": sub.text_hash, "email_hash": sub.email_hash, "ip_hash": sub.ip_hash,
-        "now": now, "since": now - DUPLICATE_WINDOW, "edited": sub.comment_id or 0}).one()
+        "site": sub.site.id, **history_params(sub.text_hash, sub.email_hash, sub.ip_hash, sub.comment_id)}).one()
+    return history_of(row)
+
+
+def history_of(row: Any) -> History:
+    """The history in a row holding the columns of :data:`HISTORY_COLUMNS`."""
     return History(row.copies, row.own_copies, bool(row.banned), row.banned_until)
 
 

@@ -139,13 +139,19 @@ def _write_statement(by_key: bool) -> sa.Select[Any]:
     )
 
 
-_WRITE_BY_URL = _write_statement(by_key=False)
-_WRITE_BY_KEY = _write_statement(by_key=True)
+@lru_cache(maxsize=8)
+def _write_statement_with(by_key: bool, extra: tuple[sa.ColumnElement[Any], ...]) -> sa.Select[Any]:
+    return _write_statement(by_key).add_columns(*extra)
 
 
-def load_for_write(site: str | None, url: str | None, key: str | None = None) -> tuple[Any, ThreadRef]:
+def load_for_write(site: str | None, url: str | None, key: str | None = None, *,
+                   extra: tuple[sa.ColumnElement[Any], ...] = (), **params: Any) -> tuple[Any, ThreadRef]:
     """Like :func:`lookup`, with every column of the site (a read-only row
     with the attributes of a :class:`Site`), in one query.
+
+    ``extra``: more columns for that query (subqueries about the site, whose
+    ``site.id`` they name), with their ``params``; the caller asks its own
+    questions in the same round trip.  Built once per kind and columns.
 
     A key held by another page's thread while this URL has its own thread is
     a conflict (409): nothing is written, and both threads stay as they are.
@@ -154,8 +160,8 @@ def load_for_write(site: str | None, url: str | None, key: str | None = None) ->
     if not url:
         raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
     normalized = normalized_url(url)
-    statement = _WRITE_BY_KEY if key else _WRITE_BY_URL
-    rows = db.session.execute(statement, {"site": site, "key": key, "url": normalized}).all()
+    statement = _write_statement_with(bool(key), extra)
+    rows = db.session.execute(statement, {**params, "site": site, "key": key, "url": normalized}).all()
     if not rows:
         raise unknown_site()
     row = rows[0]

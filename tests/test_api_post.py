@@ -61,6 +61,31 @@ def test_post_writes_an_audit_event(app, reader):
         assert event.thread_id == db.session.query(Thread).one().id
 
 
+def test_a_post_on_a_known_thread_changes_only_its_version_and_title(app, reader):
+    reader.post("first", title="Before")
+
+    def thread_row():
+        with app.app_context():
+            thread = db.session.query(Thread).one()
+            return {column.name: getattr(thread, column.name) for column in Thread.__table__.c}
+
+    before = thread_row()
+    reader.post("second", title="After")
+    after = thread_row()
+    assert after == {**before, "version": before["version"] + 1, "title": "After"}
+
+
+def test_the_audit_event_of_a_post_names_its_comment_and_when(app, reader):
+    answer = reader.post("hello", email="camille@example.org").get_json()["comment"]
+    with app.app_context():
+        event = db.session.query(ModerationEvent).one()
+        comment = db.session.get(Comment, answer["id"])
+        assert (event.comment_id, event.site_id, event.moderator_id, event.from_status, event.detail) == (
+            comment.id, comment.site_id, None, None, "")
+        assert comment.created_at <= event.created_at
+        assert (comment.edited_by_staff, comment.moderated_at, comment.reasons) == (False, None, [])
+
+
 def test_email_is_stored_but_ip_only_as_a_hash(app, reader):
     reader.post("hello", email="camille@example.org")
     with app.app_context():
