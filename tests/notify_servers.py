@@ -76,7 +76,9 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # stop() waits for the loop's next look, every poll_interval (half a second by default).
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
+                                       daemon=True)
 
     def start(self):
         self.thread.start()
@@ -99,7 +101,7 @@ class TricklingReceiver:
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self):
-        self.listener.settimeout(0.2)
+        self.listener.settimeout(0.02)  # how soon the loop sees stop once set
         while not self.stop.is_set():
             try:
                 connection, _ = self.listener.accept()

@@ -79,11 +79,20 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> Gunicorn:
+        return self.launch().ready(timeout)
+
+    def launch(self) -> Gunicorn:
+        """Start the process without waiting for it to answer (see ``running``)."""
         self.process = subprocess.Popen(
             [str(GUNICORN), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "2",
              "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
+        return self
+
+    def ready(self, timeout: float = 30) -> Gunicorn:
+        """Wait until the launched server answers its health check."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -93,7 +102,8 @@ class Gunicorn:
                     if response.status == 200:
                         return self
             except OSError:
-                time.sleep(0.2)
+                # Asked again soon: start-up takes about a second, each look costs next to nothing.
+                time.sleep(0.02)
         self.stop()
         raise RuntimeError("gunicorn did not answer in time")
 
@@ -106,8 +116,17 @@ class Gunicorn:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
+        """Ask the server to shut down (SIGTERM), without waiting for it."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
+
+    def wait_stopped(self) -> None:
+        """Wait for a terminated server to exit; SIGKILL it if it takes too long."""
+        if self.process and self.process.poll() is None:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -118,6 +137,23 @@ class Gunicorn:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextmanager
+def running(*servers: Gunicorn):
+    """Several servers at once: started side by side and stopped side by side,
+    so that their start-ups (about a second each) and shutdowns overlap."""
+    try:
+        for server in servers:
+            server.launch()
+        for server in servers:
+            server.ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait_stopped()
 
 
 def _children(pid: int) -> list[int]:

@@ -147,6 +147,13 @@ def test_timeouts_given_in_the_postgresql_url_are_kept():
     assert options["connect_args"] == {"tcp_user_timeout": 10_000}
 
 
+@pytest.fixture(scope="module")
+def web_worker_modules(tmp_path_factory) -> set[str]:
+    """What a web worker loads, asked once for the tests below (a fresh
+    interpreter importing the service takes a second or more)."""
+    return _modules_of_a_web_worker(tmp_path_factory.mktemp("worker"))
+
+
 def _modules_of_a_web_worker(tmp_path) -> set[str]:
     """What ``import wsgi`` (gunicorn's import) loads, in a fresh interpreter."""
     import subprocess
@@ -159,14 +166,14 @@ def _modules_of_a_web_worker(tmp_path) -> set[str]:
     return set(result.stdout.split())
 
 
-def test_a_web_worker_does_not_load_alembic(tmp_path):
-    assert {"alembic", "flask_migrate"} & _modules_of_a_web_worker(tmp_path) == set()
+def test_a_web_worker_does_not_load_alembic(web_worker_modules):
+    assert {"alembic", "flask_migrate"} & web_worker_modules == set()
 
 
-def test_a_web_worker_does_not_load_the_importers(tmp_path):
+def test_a_web_worker_does_not_load_the_importers(web_worker_modules):
     importers = {"service.porting.importer", "service.porting.text", "service.porting.backup",
                  "service.porting.disqus", "service.porting.wordpress", "service.porting.isso", "multiprocessing"}
-    assert importers & _modules_of_a_web_worker(tmp_path) == set()
+    assert importers & web_worker_modules == set()
 
 
 def test_api_requests_do_not_open_the_session_cookie(client, reader):

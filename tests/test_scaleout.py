@@ -8,15 +8,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from service.extensions import db
 from service.models import Comment, Site
 
-from .conftest import ORIGIN, PG_URL, REDIS_URL, add_site, make_app
-from .servers import Gunicorn, migrate, service_env
+from .conftest import ORIGIN, PG_URL, REDIS_URL, _pg_schema, _pg_schema_url, add_site, make_app
+from .servers import Gunicorn, running, service_env
 
 pytestmark = pytest.mark.slow
 URL = f"{ORIGIN}/article"
@@ -38,35 +40,47 @@ def call(base, method, path, body=None, headers=None):
         return error.code, error.headers, json.loads(raw) if raw else None
 
 
-def post(base, text, ticket=None):
-    return call(base, "POST", "/api/comments", {"site": "blog", "url": URL, "author": "Ana", "text": text,
+def post(base, text, ticket=None, url=URL):
+    return call(base, "POST", "/api/comments", {"site": "blog", "url": url, "author": "Ana", "text": text,
                                                  **({"ticket": ticket} if ticket else {})})
 
 
-def read(base, etag=None):
-    return call(base, "GET", f"/api/threads?site=blog&url={URL}", headers={"If-None-Match": etag} if etag else {})
+def read(base, etag=None, url=URL):
+    return call(base, "GET", f"/api/threads?site=blog&url={url}", headers={"If-None-Match": etag} if etag else {})
+
+
+@contextmanager
+def backend(database_url, folder):
+    """A database (SQLite file or PostgreSQL schema) migrated by `causerie init`,
+    with a site; the app on it and the environment of its instances."""
+    env = service_env(database_url, folder / "instance", RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}")
+    # `causerie init` run here rather than in a process of its own, which
+    # spent a second and more importing the service before migrating.
+    app = make_app(database_url, folder, create_tables=False)
+    migrated = app.test_cli_runner().invoke(args=["init"])
+    assert migrated.exit_code == 0, migrated.output
+    add_site(app, "blog", mode="pre")
+    try:
+        yield app, env
+    finally:
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture
 def shared_backend(empty_database_url, tmp_path):
-    """A database (SQLite file or PostgreSQL schema) migrated by `causerie init`, with a site."""
-    database_url = empty_database_url
-    env = service_env(database_url, tmp_path / "instance", RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}")
-    migrate(env)
-    app = make_app(database_url, tmp_path)
-    add_site(app, "blog", mode="pre")
-    yield app, env
-    with app.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
+    """A database of the test's own migrated by `causerie init`, with a site."""
+    with backend(empty_database_url, tmp_path) as (app, env):
+        yield app, env
 
 
-def seen_on(base, condition, patience: float = PATIENCE):
-    """Read the thread on ``base`` until ``condition(comments)`` holds; the
-    seconds it took, or None if it never did."""
+def seen_on(base, condition, patience: float = PATIENCE, url=URL):
+    """Read the thread of ``url`` on ``base`` until ``condition(comments)``
+    holds; the seconds it took, or None if it never did."""
     started = time.monotonic()
     while time.monotonic() - started < patience:
-        status, _, body = read(base)
+        status, _, body = read(base, url=url)
         if status == 200 and condition(body["comments"]):
             return time.monotonic() - started
         time.sleep(0.005)
@@ -78,16 +92,36 @@ def schema_of(database_url: str) -> str:
     return sa.engine.make_url(database_url).query["options"].partition("search_path=")[2]
 
 
-@pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs PostgreSQL and Redis (CI provides both)")
-@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
-class TestTwoInstancesOnPostgresAndRedis:
-    @pytest.fixture
-    def pair(self, shared_backend):
-        app, env = shared_backend
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory):
+    """Two instances of one worker each on a schema of their own, shared by
+    the tests of ``pair``: migrating and starting them was most of each
+    test's time, and these tests change nothing but rows."""
+    with _pg_schema() as schema, backend(_pg_schema_url(schema), tmp_path_factory.mktemp("pair")) as (app, env):
         env = {**env, "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "4/minute",
                "CAUSERIE_RATELIMIT_READ": "100000/minute"}
-        with Gunicorn(env, workers=1) as one, Gunicorn(env, workers=1) as two:
-            yield app, one.url, two.url
+        with running(Gunicorn(env, workers=1), Gunicorn(env, workers=1)) as (one, two):
+            yield app, env["CAUSERIE_RATELIMIT_KEY_PREFIX"], one.url, two.url
+
+
+on_postgres = pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
+
+
+@pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs PostgreSQL and Redis (CI provides both)")
+class TestTwoInstancesOnPostgresAndRedis:
+    @pytest.fixture
+    def pair(self, instances):
+        """The shared instances as new to this test: a page no test has read
+        or written, and the instances' rate-limit counters (in Redis) reset."""
+        app, prefix, one, two = instances
+        storage = redis.Redis.from_url(REDIS_URL)
+        try:
+            counters = list(storage.scan_iter(match=f"LIMITS:LIMITER/{prefix}/*"))
+            if counters:
+                storage.delete(*counters)
+        finally:
+            storage.close()
+        return app, one, two, f"{ORIGIN}/article-{uuid.uuid4().hex[:12]}"
 
     @pytest.fixture
     def publishing_pair(self, shared_backend, empty_database_url):
@@ -103,35 +137,37 @@ class TestTwoInstancesOnPostgresAndRedis:
         env = {**env, "CAUSERIE_DATABASE_URL": url.render_as_string(hide_password=False),
                "CAUSERIE_RATELIMIT_STORAGE_URI": REDIS_URL, "CAUSERIE_RATELIMIT_POST": "1000/minute",
                "CAUSERIE_RATELIMIT_READ": "100000/minute"}
-        with Gunicorn(env, workers=2) as one, Gunicorn(env, workers=2) as two:
+        with running(Gunicorn(env, workers=2), Gunicorn(env, workers=2)) as (one, two):
             ticket = read(one.url)[1]["Causerie-Ticket"]
             yield (app, lambda base, text: post(base, text, ticket), one.url, two.url, name,
                    f"causerie listener {schema_of(empty_database_url)}")
 
     def test_a_comment_approved_through_one_is_served_by_the_other_within_a_second(self, pair):
-        app, one, two = pair
-        status, _, body = post(one, "Bonjour depuis l’instance un")
+        app, one, two, url = pair
+        status, _, body = post(one, "Bonjour depuis l’instance un", url=url)
         assert (status, body["status"]) == (201, "pending")
-        assert read(two)[2]["comments"] == []
+        assert read(two, url=url)[2]["comments"] == []
         with app.app_context():
             db.session.get(Comment, body["comment"]["id"]).status = "approved"
             db.session.commit()
-        assert seen_on(two, lambda comments: [c["id"] for c in comments] == [body["comment"]["id"]]) is not None
+        assert seen_on(two, lambda comments: [c["id"] for c in comments] == [body["comment"]["id"]],
+                       url=url) is not None
 
     def test_etags_agree_between_instances(self, pair):
-        _, one, two = pair
-        post(one, "hello")
-        etag = read(one)[1]["ETag"]
-        assert read(two)[1]["ETag"] == etag
-        assert read(two, etag)[0] == 304
+        _, one, two, url = pair
+        post(one, "hello", url=url)
+        etag = read(one, url=url)[1]["ETag"]
+        assert read(two, url=url)[1]["ETag"] == etag
+        assert read(two, etag, url=url)[0] == 304
 
     def test_the_rate_limit_is_shared(self, pair):
-        _, one, two = pair
-        codes = [post(base, f"message {i}")[0] for i, base in enumerate([one, two, one, two])]
+        _, one, two, url = pair
+        codes = [post(base, f"message {i}", url=url)[0] for i, base in enumerate([one, two, one, two])]
         assert codes == [201] * 4
-        assert post(one, "one too many")[0] == 429
-        assert post(two, "one too many")[0] == 429
+        assert post(one, "one too many", url=url)[0] == 429
+        assert post(two, "one too many", url=url)[0] == 429
 
+    @on_postgres
     def test_a_comment_posted_on_one_is_read_on_the_other_after_its_notification(self, publishing_pair):
         _, post, one, two, _, _ = publishing_pair
         for number in range(1, 6):
@@ -143,6 +179,7 @@ class TestTwoInstancesOnPostgresAndRedis:
             assert took is not None
             print(f"write on one, seen on two after {took * 1000:.1f} ms")
 
+    @on_postgres
     def test_readers_see_changes_while_the_listeners_are_cut_and_after(self, publishing_pair):
         app, post, one, two, _, listeners = publishing_pair
         assert post(one, "before")[0] == 201
@@ -160,6 +197,7 @@ class TestTwoInstancesOnPostgresAndRedis:
         assert post(one, "after")[0] == 201
         assert seen_on(two, lambda comments: len(comments) == 3) is not None
 
+    @on_postgres
     def test_readers_see_changes_after_every_connection_is_cut_as_by_a_restart(self, publishing_pair):
         app, post, one, two, name, listeners = publishing_pair
         assert post(one, "before")[0] == 201

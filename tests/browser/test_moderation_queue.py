@@ -10,10 +10,9 @@ from playwright.sync_api import expect
 
 from service.extensions import db
 from service.models import Comment, Moderator, Site
-from service.moderation import auth
+from tests.moderation_helpers import PASSWORD, password_hash
 
 pytestmark = pytest.mark.browser
-PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
 
 
@@ -26,7 +25,7 @@ def desk(live_server):
     with live_server.app.app_context():
         row = db.session.scalar(sa.select(Site).where(Site.key == site))
         db.session.add(Moderator(email=email, name=f"Editor {n}", sites=[row],
-                                 password_hash=auth.hash_password(PASSWORD)))
+                                 password_hash=password_hash(PASSWORD)))  # made once, checked quickly
         db.session.commit()
     return site, email
 
