@@ -202,7 +202,9 @@ def init_limiter(app) -> None:
     teardown hooks) even when the view has no limit of its own; on a read
     that look alone costs about as much as the rest of the request.  Its
     hooks are wrapped so that the views counted elsewhere (the reads, see
-    read_limits) skip them.
+    read_limits) skip them.  The views of :func:`rate_limited` skip its
+    before-request look too: that look only counts default limits, which
+    this limiter has none of, and their decorator counts their own limits.
     """
     limiter = Limiter(key_func=client_address)
     before = {name: list(getattr(app, name).get(None, ())) for name in _HOOKS}
@@ -210,7 +212,9 @@ def init_limiter(app) -> None:
     for name in _HOOKS:
         hooks = getattr(app, name).get(None)
         if hooks:
-            hooks[:] = [hook if hook in before[name] else _unless_skipped(hook, app.view_functions) for hook in hooks]
+            hooks[:] = [hook if hook in before[name]
+                        else _unless_skipped(hook, app.view_functions, limited_too=name == "before_request_funcs")
+                        for hook in hooks]
     checked = {}
     for route, (view, limits) in _LIMITED.items():
         limited = view
@@ -232,10 +236,10 @@ def limiter_skipped(view):
     return view
 
 
-def _unless_skipped(hook, views: dict):
+def _unless_skipped(hook, views: dict, *, limited_too: bool = False):
     def hooked(*args):
         view = views.get(request.endpoint)
-        if getattr(view, "limiter_skipped", False):
+        if getattr(view, "limiter_skipped", False) or (limited_too and view in _LIMITED):
             return args[0] if args else None  # the response (after_request), or nothing
         return hook(*args)
 

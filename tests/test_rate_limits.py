@@ -195,3 +195,13 @@ def test_flask_limiter_does_not_look_at_reads_but_still_at_posts(app, client, si
     assert looked == []
     assert reader.post("Bonjour").status_code == 201
     assert looked
+
+
+def test_flask_limiter_leaves_a_posts_limits_to_its_decorator_before_the_request(app, monkeypatch):
+    looked = []
+    limiter = app_limiter(app)
+    identify = limiter.identify_request
+    monkeypatch.setattr(limiter, "identify_request", lambda: looked.append(1) or identify())
+    with app.test_request_context("/api/comments", method="POST"):
+        assert app.preprocess_request() is None
+    assert looked == []
