@@ -16,7 +16,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from flask import current_app
 
-from . import audit, hashing, rules, sanitize, spam, threads, tickets
+from . import audit, hashing, rules, sanitize, spam, threads, tickets, writes
 from .choices import Status
 from .errors import APIError, InvalidInputError
 from .extensions import db
@@ -56,17 +56,20 @@ def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Pos
     email_hash = hashing.email_hash(data["email"])
     ip_hash = hashing.ip_hash(client_ip)
     text_hash = hashing.text_fingerprint(data["text"])
-    # The rules' questions (copies of the text, bans) ride with the site's.
-    site, ref = threads.load_for_write(data["site"], data["url"], data["thread"], extra=rules.HISTORY_COLUMNS,
-                                       **rules.history_params(text_hash, email_hash, ip_hash))
+    commenter, commenter_hash = _commenter(data["site"], data["commenter"])
+    asked = spam.question(data["text"], data["author"], data["website"], commenter_hash)
+    # Everything the rules, the spam filter and a reply need to know, with the site: one query.
+    site, ref = threads.load_for_write(data["site"], data["url"], data["thread"], extra=_QUESTIONS,
+                                       **rules.history_params(text_hash, email_hash, ip_hash), **asked.params,
+                                       parent=_parent_param(data["parent_id"]))
     require_origin(ref.origins, origin)
     if ref.locked:
         raise APIError(403, "thread_locked", "This discussion is closed to new comments.", origins=ref.origins)
-    parent = _parent(ref.thread_id, data["parent_id"])
-    commenter, commenter_hash = _commenter(site.key, data["commenter"])
+    parent_id = _parent(ref.thread_id, data["parent_id"], site)
     judgement = spam.judge(site.id, text=data["text"], author=data["author"], website=data["website"],
                            email_hash=email_hash, commenter_hash=commenter_hash, thread_id=ref.thread_id,
-                           title=site.thread_title or data["title"], url=ref.url, is_reply=parent is not None)
+                           title=site.thread_title or data["title"], url=ref.url, is_reply=parent_id is not None,
+                           asked=(asked, site))
     status, verdicts = rules.judge(
         rules.Submission(
             site=site,
@@ -94,7 +97,7 @@ def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Pos
     comment = Comment(
         site_id=site.id,
         thread_id=thread_id,
-        parent_id=parent.id if parent else None,
+        parent_id=parent_id,
         author=data["author"],
         email=data["email"],
         email_hash=email_hash,
@@ -118,18 +121,18 @@ def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Pos
         staff=False,
         pinned=False,
     )
+    # Nothing else to write (no thread to create, no delivery, no
+    # subscription): the comment's rows go alone, on a connection of their own.
+    alone = ref.thread_id is not None and not events.expected(site) and not subscriptions.asked(comment)
     _insert(comment, title, audit.row(comment, "created", to_status=status, actor="rules",
-                                      detail=", ".join(comment.reasons)))
+                                      detail=", ".join(comment.reasons)), alone=alone)
     events.enqueue("comment.created", comment, site=site)
     replies = subscriptions.ask(comment, site)
-    # Answer from what is in hand: after the commit the site's attributes
-    # would be read again from the database.
     answer = owner_answer(comment, site.key, edit_token=token,
                           editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies,
                           commenter=commenter)
-    origins = list(site.origins or [])
     db.session.commit()
-    return Posted(answer, origins)
+    return Posted(answer, list(site.origins or []))
 
 
 def _commenter(site_key: str, sent: str | None) -> tuple[str, str]:
@@ -154,63 +157,101 @@ _BUMP_THREAD = _THREADS.update().where(_THREADS.c.id == sa.bindparam("thread")).
 )
 
 
-def _insert(comment: Comment, title: str | None, event: dict[str, Any]) -> None:
+def _insert(comment: Comment, title: str | None, event: dict[str, Any], *, alone: bool) -> None:
     """Store a new comment, advance its thread's version and write its audit
-    ``event`` (see audit.row), in the current transaction.
+    ``event`` (see audit.row).
+
+    ``alone``: nothing else is written with them, and they are written on a
+    connection of their own (see writes), committed before this returns: on
+    PostgreSQL one statement in autocommit, one round trip.  Otherwise they
+    join the session's transaction: on PostgreSQL one statement, elsewhere three.
 
     Every post comes through here.  The comment is never added to the session:
     the unit of work's bookkeeping for one new row costs a fifth of a post.
     That also means the session's before_flush hook (see models) does not see
-    it, so the thread's version is advanced here.  On PostgreSQL the three
-    are one statement (each statement is a round trip); elsewhere three.
+    it, so the thread's version is advanced here.
     """
     values = {key: value for key, value in sa.inspect(comment).dict.items() if key in _COMMENTS.c}
+    # Statements written out column by column get no column defaults: they are filled here.
+    for column in _COMMENTS.c:
+        if column.name not in values and column.default is not None:
+            default = cast("Any", column.default)
+            values[column.name] = default.arg(None) if default.is_callable else default.arg
+    columns = tuple(sorted(values))
+    thread = {"thread": comment.thread_id, "title": title}
+    # Parameters named like a column of a statement's table would be taken
+    # as more values for it: each table's have a prefix of their own.
+    prefixed = {**{f"comment_{name}": value for name, value in values.items()},
+                **{f"event_{name}": value for name, value in event.items()}}
+    if alone:
+        postgres = db.engine.dialect.name == "postgresql"
+        with writes.transaction(autocommit=postgres) as writer:
+            if postgres:
+                rows, _ = writer.run(_with_event(columns), **thread, **prefixed)
+                comment.id = rows[0][0]
+            else:
+                _, new_id = writer.run(writes.insert(_COMMENTS, columns), **values)
+                assert new_id is not None  # SQLite's cursor has the id of the row it inserted
+                comment.id = new_id
+                writer.run(_WRITE_BUMP, **thread)
+                writer.run(writes.insert(_EVENTS, (*sorted(event), "comment_id")), **event, comment_id=new_id)
+        return
     if db.session.connection().dialect.name == "postgresql":
-        # Inside a WITH query SQLAlchemy leaves the columns' defaults unfilled.
-        for column in _COMMENTS.c:
-            if column.name not in values and column.default is not None:
-                default = cast("Any", column.default)
-                values[column.name] = default.arg(None) if default.is_callable else default.arg
-        statement = _insert_with_event(tuple(sorted(values)))
-        # Parameters named like a column of a statement's table would be
-        # taken as more values for it: each table's have a prefix of their own.
-        params = {"thread": comment.thread_id, "title": title,
-                  **{f"comment_{name}": value for name, value in values.items()},
-                  **{f"event_{name}": value for name, value in event.items()}}
-        comment.id = db.session.execute(statement, params).scalar_one()
+        comment.id = db.session.execute(_insert_with_event(columns), {**thread, **prefixed}).scalar_one()
         return
     # The new id comes back the dialect's own way (RETURNING, or the
     # cursor's lastrowid on SQLite older than 3.35).
     key = cast("sa.CursorResult[Any]", db.session.execute(_INSERT_COMMENT, values)).inserted_primary_key
     assert key is not None  # an INSERT's result holds the new row's primary key
     comment.id = key[0]
-    db.session.execute(_BUMP_THREAD, {"thread": comment.thread_id, "title": title})
+    db.session.execute(_BUMP_THREAD, thread)
     audit.write(event, comment.id)
+
+
+_EVENTS = ModerationEvent.__table__
+_WRITE_BUMP = writes.Write(_BUMP_THREAD)
 
 
 @functools.lru_cache(maxsize=8)
 def _insert_with_event(columns: tuple[str, ...]) -> sa.Insert:
     """The comment (these of its columns), its thread's new version and its
     audit event, as one PostgreSQL statement (data-modifying WITH queries)."""
-    events = ModerationEvent.__table__
     new = (_COMMENTS.insert()
            .values({name: sa.bindparam(f"comment_{name}", type_=_COMMENTS.c[name].type) for name in columns})
            .returning(_COMMENTS.c.id).cte("new_comment"))
     # PostgreSQL runs every data-modifying WITH query, read or not.
     bumped = _BUMP_THREAD.returning(_THREADS.c.id).cte("bumped")
-    event_columns = [column for column in events.c if column.name != "id"]
+    event_columns = [column for column in _EVENTS.c if column.name != "id"]
     row = sa.select(*[new.c.id if column.name == "comment_id"
                       else sa.bindparam(f"event_{column.name}", type_=column.type) for column in event_columns])
-    return events.insert().from_select(event_columns, row).add_cte(bumped).returning(events.c.comment_id)
+    return _EVENTS.insert().from_select(event_columns, row).add_cte(bumped).returning(_EVENTS.c.comment_id)
 
 
-def _parent(thread_id: int | None, parent_id: int | None) -> Comment | None:
+@functools.lru_cache(maxsize=8)
+def _with_event(columns: tuple[str, ...]) -> writes.Write:
+    return writes.Write(_insert_with_event(columns))
+
+
+_PARENT = Comment.__table__.alias("parent")
+# A reply's parent, asked with the site (see post): its thread and status.
+_PARENT_COLUMNS = tuple(
+    sa.select(column).where(_PARENT.c.id == sa.bindparam("parent", type_=sa.Integer)).scalar_subquery()
+    .label(f"parent_{column.name}") for column in (_PARENT.c.thread_id, _PARENT.c.status))
+_QUESTIONS = (*rules.HISTORY_COLUMNS, *spam.LOOKUP_COLUMNS, *_PARENT_COLUMNS)
+
+
+def _parent_param(parent_id: int | None) -> int | None:
+    # An id no row can have is asked as 0, which no row has either.
+    return None if parent_id is None else parent_id if 0 < parent_id <= MAX_ID else 0
+
+
+def _parent(thread_id: int | None, parent_id: int | None, row: Any) -> int | None:
+    """The id of the comment replied to, checked against ``row``'s parent columns."""
     if parent_id is None:
         return None
-    parent = find(parent_id)
-    if parent is None or thread_id is None or parent.thread_id != thread_id or parent.status != Status.APPROVED:
+    if thread_id is None or row.parent_thread_id != thread_id or row.parent_status != Status.APPROVED:
         raise InvalidInputError({"parent_id": "You can only reply to a published comment of this thread."})
-    return parent
+    return parent_id
 
 
 def find(comment_id: int) -> Comment | None:

@@ -410,6 +410,14 @@ def _new_source(engine: sa.Engine) -> _Source:
     return _AlwaysAsk()
 
 
+def written() -> None:
+    """This process committed a write outside the session (see writes): seen
+    at once, as the session's commits are (see :func:`_forgets_own_commits`)."""
+    found = current_app.extensions.get("causerie.freshness", {}).get(os.getpid())
+    if found is not None:
+        found.knowledge.forget()
+
+
 _S = TypeVar("_S", bound=_Source)
 
 

@@ -16,6 +16,7 @@ is simply run again).  So the read path keeps its own spare connections
 
 from __future__ import annotations
 
+import collections
 import json
 import weakref
 from collections.abc import Mapping
@@ -35,7 +36,8 @@ class Read:
 
     def __init__(self, statement: sa.Select):
         self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[str, Compiled] = {}
+        self._row: Any = None
 
     def rows(self, **params) -> list[tuple]:
         """All rows of the statement for these bound values, as tuples.
@@ -45,7 +47,7 @@ class Read:
         engine = read_engine()
         compiled = self._compiled.get(engine.dialect.name)
         if compiled is None:
-            compiled = self._compiled[engine.dialect.name] = _Compiled(self.statement, engine.dialect)
+            compiled = self._compiled[engine.dialect.name] = Compiled(self.statement, engine.dialect)
         try:
             return compiled.run(engine, params)
         except sa.exc.DBAPIError as exc:
@@ -54,6 +56,13 @@ class Read:
         # The database dropped the connections (a restart, an idle timeout):
         # they have all been let go, and a read is safe to repeat.
         return compiled.run(engine, params)
+
+    def named_rows(self, **params) -> list[Any]:
+        """Like :meth:`rows`, each row a named tuple of the statement's column names."""
+        if self._row is None:
+            names = [str(column.key) for column in self.statement.selected_columns]
+            self._row = collections.namedtuple("Row", names)  # type: ignore[misc]  # names known at run time
+        return [self._row._make(row) for row in self.rows(**params)]
 
 
 class _JSONText(sa.types.TypeDecorator):
@@ -166,8 +175,12 @@ def _source(engine: sa.Engine):
     return source
 
 
-class _Compiled:
-    def __init__(self, statement: sa.Select, dialect: sa.Dialect):
+class Compiled:
+    """A Core statement compiled once for one dialect, with its types' bind
+    and result processors, to run on the driver's own cursor (reads here,
+    the write path's statements in :mod:`service.writes`)."""
+
+    def __init__(self, statement: sa.Select | sa.Insert | sa.Update, dialect: sa.Dialect):
         compiled = statement.compile(dialect=dialect)
         self.compiled = compiled
         self.sql = compiled.string
@@ -176,18 +189,25 @@ class _Compiled:
             name: processor for name, bind in compiled.binds.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for column in statement.selected_columns]
-        self.processors = [(index, process) for index, process in enumerate(processors) if process is not None]
-        self.converted: list[dict] = [{} for _ in self.processors]
+        processors = [(column.type.dialect_impl(dialect).result_processor(dialect, None),
+                       isinstance(column.type, _JSONText)) for column in statement.selected_columns] \
+            if isinstance(statement, sa.Select) else []
+        self.processors = [(index, process) for index, (process, _) in enumerate(processors) if process is not None]
+        # Only json_text's values are shared: other columns may differ at every read.
+        self.converted: list[dict | None] = [{} if shared else None for process, shared in processors
+                                             if process is not None]
 
-    def run(self, engine: sa.Engine, params: dict) -> list[tuple]:
+    def values(self, params: dict) -> Mapping[str, Any] | tuple[Any, ...]:
+        """The driver's parameters for these bound values."""
         named = self.compiled.construct_params(params)
         for name, processor in self.binds.items():
             named[name] = processor(named[name])
-        values: Mapping[str, Any] | tuple[Any, ...] = named
         if self.order is not None:
-            values = tuple(named[name] for name in self.order)
+            return tuple(named[name] for name in self.order)
+        return named
+
+    def run(self, engine: sa.Engine, params: dict) -> list[tuple]:
+        values = self.values(params)
         source = _source(engine)
         connection = source.take(engine)
         cursor = None
@@ -212,9 +232,17 @@ class _Compiled:
             return rows
         return self._process(rows)
 
+    def process(self, rows: list) -> list[tuple]:
+        """Rows as the driver gave them, with the result processors' values."""
+        return self._process(rows) if self.processors else rows
+
     def _process(self, rows: list) -> list[tuple]:
         rows = [list(row) for row in rows]
         for (index, process), converted in zip(self.processors, self.converted, strict=True):
+            if converted is None:
+                for row in rows:
+                    row[index] = process(row[index])
+                continue
             # The same few values come back read after read (a site's
             # origins, beside each of its threads): convert each once.
             if len(converted) > MAX_CONVERTED:

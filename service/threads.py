@@ -140,14 +140,16 @@ def _write_statement(by_key: bool) -> sa.Select[Any]:
 
 
 @lru_cache(maxsize=8)
-def _write_statement_with(by_key: bool, extra: tuple[sa.ColumnElement[Any], ...]) -> sa.Select[Any]:
-    return _write_statement(by_key).add_columns(*extra)
+def _write_read(by_key: bool, extra: tuple[sa.ColumnElement[Any], ...]) -> Read:
+    return Read(_write_statement(by_key).add_columns(*extra))
 
 
 def load_for_write(site: str | None, url: str | None, key: str | None = None, *,
                    extra: tuple[sa.ColumnElement[Any], ...] = (), **params: Any) -> tuple[Any, ThreadRef]:
     """Like :func:`lookup`, with every column of the site (a read-only row
-    with the attributes of a :class:`Site`), in one query.
+    with the attributes of a :class:`Site`), in one query run as a
+    :class:`~service.reads.Read` (autocommit, outside the session's
+    transaction: the write that follows starts its own).
 
     ``extra``: more columns for that query (subqueries about the site, whose
     ``site.id`` they name), with their ``params``; the caller asks its own
@@ -160,8 +162,7 @@ def load_for_write(site: str | None, url: str | None, key: str | None = None, *,
     if not url:
         raise APIError(400, "invalid", "The page URL is required.", {"url": "This field is required."})
     normalized = normalized_url(url)
-    statement = _write_statement_with(bool(key), extra)
-    rows = db.session.execute(statement, {**params, "site": site, "key": key, "url": normalized}).all()
+    rows = _write_read(bool(key), extra).named_rows(**params, site=site, key=key, url=normalized)
     if not rows:
         raise unknown_site()
     row = rows[0]

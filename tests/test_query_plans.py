@@ -9,10 +9,13 @@ statements a post makes, on a fresh database as a new site has it.
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
+from service import reads
 from service.choices import Mode
 from service.extensions import db
+from service.models import Site, SpamCount
 from service.spam import filter as spam_filter
 from tests.conftest import Reader, add_site, make_app
 
@@ -30,7 +33,7 @@ def sqlite_app(tmp_path):
         db.engine.dispose()
 
 
-def _statements_of_a_post(app, mode: Mode) -> list[tuple[str, tuple]]:
+def _statements_of_a_post(app, mode: Mode, monkeypatch) -> list[tuple[str, tuple]]:
     """The SELECTs a new commenter's post makes on a site in ``mode``, with their parameters."""
     key = add_site(app, "blog", mode=mode)
     reader = Reader(app.test_client(), key)
@@ -41,14 +44,22 @@ def _statements_of_a_post(app, mode: Mode) -> list[tuple[str, tuple]]:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, tuple(parameters)))
 
+    # The write path's query of the site runs as a Read, straight on the driver.
+    def run(compiled, engine, params):
+        capture(None, None, compiled.sql, compiled.values(params), None, False)
+        return run_read(compiled, engine, params)
+
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", capture)
+    run_read = reads.Compiled.run
+    monkeypatch.setattr(reads.Compiled, "run", run)
     try:
         # Another browser: no commenter key, so both "is this a known commenter?" lookups run.
         assert Reader(app.test_client(), key, ip="198.51.100.4").post(text="A newcomer says hello.").status_code == 201
     finally:
         event.remove(engine, "before_cursor_execute", capture)
+        monkeypatch.undo()
     return seen
 
 
@@ -60,16 +71,16 @@ def _plan(app, statement: str, parameters: tuple) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", [Mode.AUTO, Mode.FIRST_TIME])
-def test_a_new_commenters_post_reads_no_site_wide_range_of_comments(sqlite_app, mode):
-    statements = _statements_of_a_post(sqlite_app, mode)
+def test_a_new_commenters_post_reads_no_site_wide_range_of_comments(sqlite_app, mode, monkeypatch):
+    statements = _statements_of_a_post(sqlite_app, mode, monkeypatch)
     assert any("comment.commenter_hash = ?" in statement for statement, _ in statements)
     for statement, parameters in statements:
         plan = _plan(sqlite_app, statement, parameters)
         assert not [line for line in plan if any(bad in line for bad in SITE_WIDE)], (statement, plan)
 
 
-def test_the_known_commenter_lookup_uses_the_commenter_index(sqlite_app):
-    statements = _statements_of_a_post(sqlite_app, Mode.FIRST_TIME)
+def test_the_known_commenter_lookup_uses_the_commenter_index(sqlite_app, monkeypatch):
+    statements = _statements_of_a_post(sqlite_app, Mode.FIRST_TIME, monkeypatch)
     lookups = [(s, p) for s, p in statements if "comment.commenter_hash = ?" in s]
     assert len(lookups) == 2  # the rule of first-time mode and the spam filter
     for statement, parameters in lookups:
@@ -95,7 +106,37 @@ def test_a_threads_latest_comments_are_read_newest_first_without_a_sort(app):
             # A table of a few rows is read whole whatever its indexes: ask
             # for the plan the indexes allow.
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        plan = _driver_plan(connection, spam_filter.LATEST_TEXTS, thread=1, exclude=0)
+        plan = _driver_plan(connection, spam_filter.LOOKUP, site=1, thread=1, exclude=0, features="[]",
+                            commenter_hash="")
         db.session.rollback()
     assert plan
     assert not [line for line in plan if "Sort" in line or "TEMP B-TREE" in line], plan
+
+
+def test_the_spam_filter_finds_the_counts_it_asks_for_by_feature(app):
+    """A trained site has tens of thousands of counts: the lookup must not read them all."""
+    site_id = add_site_with_counts(app, 3000)
+    with app.app_context():
+        connection = db.session.connection()
+        connection.exec_driver_sql("ANALYZE")  # the plan a trained site gets, with its statistics
+        plan = _driver_plan(connection, spam_filter.LOOKUP, site=site_id, thread=1, exclude=0,
+                            features='["w:1", "w:2", "w:absent"]', commenter_hash="")
+        db.session.rollback()
+    counts = [line for line in plan if "spam_count" in line]
+    assert counts, plan
+    if "SEARCH" in counts[0]:  # SQLite
+        assert all("feature=?" in line for line in counts), plan
+    else:
+        index_conditions = [line for line in plan if "Index Cond" in line and "feature" in line]
+        assert index_conditions, "\n".join(plan)
+
+
+def add_site_with_counts(app, how_many: int) -> int:
+    """A site whose filter learnt ``how_many`` features; its id."""
+    add_site(app, "trained")
+    with app.app_context():
+        site_id = db.session.scalars(sa.select(Site.id).where(Site.key == "trained")).one()
+        db.session.execute(sa.insert(SpamCount), [{"site_id": site_id, "feature": f"w:{number}", "spam": 1, "ham": 1}
+                                                  for number in range(how_many)])
+        db.session.commit()
+    return site_id

@@ -18,6 +18,13 @@ MODERATOR_TOPICS = ("comment.created", "comment.reported", "comment.edited")
 WEBHOOK_TOPICS = ("comment.created", "comment.reported", "comment.moderated")
 
 
+def expected(site: Site) -> bool:
+    """Whether any change on ``site`` may call for a delivery: every one
+    goes to its webhook or by email.  When not, :func:`enqueue` asks nothing
+    of the database."""
+    return bool(site.webhook_url) or mailer.configured()
+
+
 def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra: Any) -> list[Outbox]:
     """Queue the deliveries ``topic`` (``comment.created``, ``comment.moderated`` ...) calls for.
 
@@ -27,6 +34,8 @@ def enqueue(topic: str, comment: Comment, *, site: Site | None = None, **extra: 
     if comment.id is None:
         db.session.flush()
     site = site or comment.site or db.session.get_one(Site, comment.site_id)
+    if not expected(site):
+        return []
     entries: list[Outbox] = []
 
     def add(channel: str, **more: Any) -> None:

@@ -36,6 +36,12 @@ ASKING_STATUSES = (Status.APPROVED, Status.PENDING)
 ASKED = sa.or_(Comment.notify.is_(True), Comment.follow.is_(True))
 
 
+def asked(comment: Comment) -> bool:
+    """Whether ``comment`` asks for reply or follow emails that :func:`ask` may
+    have to start (otherwise it answers ``"off"`` and writes nothing)."""
+    return bool((comment.notify or comment.follow) and comment.email_hash and comment.status in ASKING_STATUSES)
+
+
 def ask(comment: Comment, site: Site) -> str:
     """Start reply notifications for a new comment that asked for them.
 
@@ -45,7 +51,7 @@ def ask(comment: Comment, site: Site) -> str:
     ``"off"`` (nothing asked, no address, no email service, or a comment
     nobody will answer).
     """
-    if not (comment.notify or comment.follow) or not comment.email_hash or comment.status not in ASKING_STATUSES:
+    if not asked(comment):
         return "off"
     same_address = sa.and_(Comment.site_id == site.id, Comment.email_hash == comment.email_hash,
                            ASKED, Comment.id != comment.id)

@@ -11,18 +11,20 @@ reaches :func:`teach`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
+from .. import sqljson
 from ..choices import SpamLabel, SpamVerdict, Status
 from ..extensions import db
 from ..metrics import count_spam_decision
-from ..models import Comment, SpamCount, SpamLesson, Thread
+from ..models import Comment, Site, SpamCount, SpamLesson, Thread
 from . import model, prior
 
 log = logging.getLogger(__name__)
@@ -63,39 +65,92 @@ def verdict_of(score: float) -> SpamVerdict:
 # ------------------------------------------------------------------ context
 
 _comment = Comment.__table__.c
-# The thread's latest published comments, newest first: what the page is about.
-LATEST_TEXTS = (
-    sa.select(_comment.text)
-    .where(_comment.thread_id == sa.bindparam("thread"), _comment.status == Status.APPROVED,
-           _comment.id != sa.bindparam("exclude"))
-    .order_by(_comment.id.desc()).limit(THREAD_TEXTS)
-)
-# A returning commenter is known by the key their browser proves (see
-# hashing.commenter_key), never by an email anyone can type.
-_KNOWN = (
-    sa.select(_comment.id)
-    .where(_comment.site_id == sa.bindparam("site"), _comment.commenter_hash == sa.bindparam("commenter_hash"),
-           _comment.status == Status.APPROVED, _comment.id != sa.bindparam("exclude"))
-    .limit(1)
-)
+_count_table = SpamCount.__table__
+
+
+def _lookup_columns(site: sa.ColumnElement[int], thread: sa.ColumnElement[int]) -> tuple[sa.Label[Any], ...]:
+    """What a comment is judged with, as the columns of one row: the site's
+    counts of the candidate features (``features``, a JSON array), the
+    thread's latest published comments (what the page is about) and whether
+    the commenter has a published comment on the site.  ``exclude``: the
+    comment itself, when it is an edit."""
+    latest = (
+        sa.select(_comment.text)
+        .where(_comment.thread_id == thread, _comment.status == Status.APPROVED,
+               _comment.id != sa.bindparam("exclude"))
+        .order_by(_comment.id.desc()).limit(THREAD_TEXTS)
+        .correlate_except(Comment.__table__).subquery("latest")
+    )
+    counts = _count_table.c
+    return (
+        sa.select(sqljson.json_list(sqljson.json_tuple(counts.feature, counts.spam, counts.ham)))
+        .where(counts.site_id == site,
+               sqljson.in_json_strings(counts.feature, sa.bindparam("features", type_=sa.Text)))
+        .scalar_subquery().label("spam_counts"),
+        sa.select(sqljson.json_list(latest.c.text)).scalar_subquery().label("spam_texts"),
+        # A returning commenter is known by the key their browser proves (see
+        # hashing.commenter_key), never by an email anyone can type.
+        sa.exists().where(_comment.site_id == site, _comment.commenter_hash == sa.bindparam("commenter_hash"),
+                          _comment.status == Status.APPROVED, _comment.id != sa.bindparam("exclude"))
+        .label("spam_known"),
+    )
+
+
+# Built once, as Core statements with parameters (see Question).
+LOOKUP = sa.select(*_lookup_columns(sa.bindparam("site"), sa.bindparam("thread")))
+LOOKUP_COLUMNS = _lookup_columns(Site.__table__.c.id, Thread.__table__.c.id)
+"""The same questions as columns of a query of the site and its thread (see
+threads.load_for_write): the write path asks them with the site's, in one
+statement, with the parameters of :func:`question`."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the filter will ask the database about one comment."""
+
+    # The features of the comment alone; None if finding them failed (logged).
+    own_features: frozenset[str] | None
+    params: dict[str, Any]
+
+
+def question(text: str, author: str = "", website: str | None = None, commenter_hash: str | None = None,
+             exclude: int = 0) -> Question:
+    """The parameters of :data:`LOOKUP_COLUMNS` for this comment.  Never raises.
+
+    The features that depend on the page and the commenter can only take a
+    few values: asking for all of them saves waiting for the context first.
+    """
+    try:
+        own: frozenset[str] | None = frozenset(model.comment_features(text, author, website))
+    except Exception:  # judged as a failure of the filter, see judge
+        log.exception("spam filter: no features for a comment")
+        own = None
+    candidates = sorted((own or frozenset()) | model.CONTEXT_FEATURES | {TOTALS})
+    return Question(own, {"features": json.dumps(candidates), "commenter_hash": commenter_hash,
+                          "exclude": exclude})
+
+
+def _answers(row: Any) -> tuple[tuple[str, ...], bool, dict[str, tuple[int, int]]]:
+    """(thread texts, known commenter, the site's counts) from a row with :data:`LOOKUP_COLUMNS`."""
+    own = {feature: (spam, ham) for feature, spam, ham in sqljson.listed(row.spam_counts)}
+    return tuple(sqljson.listed(row.spam_texts)), bool(row.spam_known), own
+
+
+def _ask(site_id: int, thread_id: int | None, asked: Question) -> Any:
+    return db.session.connection().execute(LOOKUP, {**asked.params, "site": site_id, "thread": thread_id}).one()
 
 
 def context(site_id: int, *, thread_id: int | None, title: str | None, url: str | None,
             email_hash: str | None, commenter_hash: str | None, is_reply: bool, exclude: int = 0) -> model.Context:
     """What the filter knows of the page and the commenter (``exclude``: the comment itself)."""
-    connection = db.session.connection()
-    texts = ()
-    if thread_id is not None:
-        texts = tuple(connection.execute(LATEST_TEXTS, {"thread": thread_id, "exclude": exclude}).scalars())
-    known = bool(commenter_hash) and connection.execute(
-        _KNOWN, {"site": site_id, "commenter_hash": commenter_hash, "exclude": exclude}).first() is not None
+    asked = Question(frozenset(), {"features": "[]", "commenter_hash": commenter_hash, "exclude": exclude})
+    texts, known, _ = _answers(_ask(site_id, thread_id, asked))
     return model.Context(title=title or "", url=url or "", thread_texts=texts, known_commenter=known,
                          has_email=bool(email_hash), is_reply=is_reply)
 
 
 # ------------------------------------------------------------------ counts
 
-_count_table = SpamCount.__table__
 def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str, tuple[float, float]], float, float]:
     """The site's counts plus the built-in prior's: (counts, spam total, ham total)."""
     base = prior.load() if current_app.config.get("CAUSERIE_SPAM_PRIOR", True) else prior.NONE
@@ -108,60 +163,31 @@ def blended(own: dict[str, tuple[int, int]], found: set[str]) -> tuple[dict[str,
     return counts, spam_total + base.spam_total, ham_total + base.ham_total
 
 
-# What a new comment is judged with, in one round trip: the site's counts of
-# the candidate features, the thread's last approved comments (kind 1) and
-# whether the commenter has an approved comment on the site (kind 2).
-_texts = LATEST_TEXTS.subquery()
-_known = (sa.select(_comment.id).where(_comment.site_id == sa.bindparam("site"),
-                                       _comment.commenter_hash == sa.bindparam("commenter_hash"),
-                                       _comment.status == Status.APPROVED).limit(1).subquery())
-_ZERO: sa.ColumnClause[Any] = sa.literal_column("0")
-_LOOKUP = sa.union_all(
-    sa.select(_ZERO.label("kind"), sa.cast(_count_table.c.feature, sa.Text).label("value"), _count_table.c.spam,
-              _count_table.c.ham)
-    .where(_count_table.c.site_id == sa.bindparam("site"),
-           _count_table.c.feature.in_(sa.bindparam("features", expanding=True))),
-    sa.select(sa.literal_column("1"), sa.cast(_texts.c.text, sa.Text), _ZERO, _ZERO),
-    sa.select(sa.literal_column("2"), sa.cast(sa.literal_column("''"), sa.Text), _ZERO, _ZERO).select_from(_known),
-)
-
-
-def _lookup(site_id: int, thread_id: int | None, commenter_hash: str | None, candidates: set[str],
-            exclude: int) -> tuple[tuple[str, ...], bool, dict[str, tuple[int, int]]]:
-    """(thread texts, known commenter, the site's counts of ``candidates``) in one query."""
-    texts: list[str] = []
-    known = False
-    own: dict[str, tuple[int, int]] = {}
-    rows = db.session.connection().execute(_LOOKUP, {
-        "site": site_id, "thread": thread_id, "commenter_hash": commenter_hash, "exclude": exclude,
-        "features": sorted(candidates | {TOTALS})})
-    for kind, value, spam, ham in rows:
-        if kind == 0:
-            own[value] = (spam, ham)
-        elif kind == 1:
-            texts.append(value)
-        else:
-            known = True
-    return tuple(texts), known, own
-
-
 def judge(site_id: int, *, text: str, author: str = "", website: str | None = None, email_hash: str | None = None,
           commenter_hash: str | None = None, thread_id: int | None = None, title: str | None = None,
-          url: str | None = None, is_reply: bool = False, exclude: int = 0) -> Judgement | None:
+          url: str | None = None, is_reply: bool = False, exclude: int = 0,
+          asked: tuple[Question, Any] | None = None) -> Judgement | None:
     """Score a new (or edited: ``exclude`` is then its id) comment; None if scoring
     failed (logged): the site's mode then decides alone.
+
+    ``asked``: the :func:`question` of this comment and the row that answered
+    it (with the columns of :data:`LOOKUP_COLUMNS`); without it the filter
+    asks the database itself.
 
     Never raises: the filter must not stand between a reader and the write path.
     """
     try:
-        ctx = model.Context(title=title or "", url=url or "", has_email=bool(email_hash), is_reply=is_reply)
-        # The features that depend on the page and the commenter can only take a
-        # few values: asking for all of them saves waiting for the context first.
-        own_features = model.comment_features(text, author, website)
-        texts, known, own = _lookup(site_id, thread_id, commenter_hash, own_features | model.CONTEXT_FEATURES,
-                                    exclude)
-        found = own_features | model.context_features(
-            text, website, replace(ctx, thread_texts=texts, known_commenter=known))
+        if asked is None:
+            own_question = question(text, author, website, commenter_hash, exclude)
+            asked = (own_question, _ask(site_id, thread_id, own_question) if own_question.own_features is not None
+                     else None)
+        own_features = asked[0].own_features
+        if own_features is None:
+            raise ValueError("the comment's own features are missing")
+        texts, known, own = _answers(asked[1])
+        ctx = model.Context(title=title or "", url=url or "", has_email=bool(email_hash), is_reply=is_reply,
+                            thread_texts=texts, known_commenter=known)
+        found = model.context_features(text, website, ctx) | own_features
         counts, spam_total, ham_total = blended(own, found)
         result = model.score(found, counts, spam_total, ham_total)
         judgement = Judgement(round(result.value, 4), verdict_of(result.value), reasons(result.clues, own))
