@@ -131,7 +131,8 @@ def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Pos
     answer = owner_answer(comment, site.key, edit_token=token,
                           editable_until=threads.iso(comment.created_at + edit_window(site)), notify=replies,
                           commenter=commenter)
-    db.session.commit()
+    if db.session().in_transaction():  # a post written alone left the session untouched
+        db.session.commit()
     return Posted(answer, list(site.origins or []))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, Signer
@@ -18,8 +19,12 @@ from .extensions import address_key
 
 
 def _key(purpose: str) -> bytes:
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"causerie:{purpose}".encode(), hashlib.sha256).digest()
+    return _derived(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=64)
+def _derived(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), f"causerie:{purpose}".encode(), hashlib.sha256).digest()
 
 
 def keyed(purpose: str, value: str) -> str:
@@ -53,7 +58,12 @@ def avatar(site_key: str, commenter_hash_value: str | None, email_hash_value: st
 
 
 def _commenter_signer() -> Signer:
-    return Signer(current_app.config["SECRET_KEY"], salt="causerie.commenter")
+    return _signer(current_app.config["SECRET_KEY"])
+
+
+@lru_cache(maxsize=8)
+def _signer(secret: str) -> Signer:
+    return Signer(secret, salt="causerie.commenter")
 
 
 def new_commenter_key() -> str:

@@ -42,11 +42,19 @@ def age(ticket: str | None, site_key: str) -> float | None:
     """Seconds since the ticket was issued for this site, or None if invalid."""
     if not ticket:
         return None
+    opened = _opened(_serializer(), ticket)
+    if opened is None or opened[0] != site_key:
+        return None
+    return max(0.0, time.time() - opened[1])
+
+
+@lru_cache(maxsize=1024)
+def _opened(serializer: URLSafeTimedSerializer, ticket: str) -> tuple[object, float] | None:
+    # Everyone who read a site's page within the same second holds the same
+    # ticket (see _stamped): check each one once.
     try:
-        value, stamp = _serializer().loads(ticket, return_timestamp=True)
+        value, stamp = serializer.loads(ticket, return_timestamp=True)
     except (BadData, ValueError, TypeError):
         return None
-    if value != site_key:
-        return None
     issued: datetime = stamp
-    return max(0.0, time.time() - issued.timestamp())
+    return value, issued.timestamp()
