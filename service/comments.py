@@ -148,7 +148,6 @@ def _commenter(site_key: str, sent: str | None) -> tuple[str, str]:
 
 
 _COMMENTS, _THREADS = Comment.__table__, Thread.__table__
-_INSERT_COMMENT = _COMMENTS.insert()
 # The title the site's own page declares (the widget sends its data-title or
 # document.title, from an allowed origin) follows the page: each post that
 # sends one updates it, so the first poster does not name the page for good.
@@ -184,29 +183,17 @@ def _insert(comment: Comment, title: str | None, event: dict[str, Any], *, alone
     # as more values for it: each table's have a prefix of their own.
     prefixed = {**{f"comment_{name}": value for name, value in values.items()},
                 **{f"event_{name}": value for name, value in event.items()}}
-    if alone:
-        postgres = db.engine.dialect.name == "postgresql"
-        with writes.transaction(autocommit=postgres) as writer:
-            if postgres:
-                rows, _ = writer.run(_with_event(columns), **thread, **prefixed)
-                comment.id = rows[0][0]
-            else:
-                _, new_id = writer.run(writes.insert(_COMMENTS, columns), **values)
-                assert new_id is not None  # SQLite's cursor has the id of the row it inserted
-                comment.id = new_id
-                writer.run(_WRITE_BUMP, **thread)
-                writer.run(writes.insert(_EVENTS, (*sorted(event), "comment_id")), **event, comment_id=new_id)
-        return
-    if db.session.connection().dialect.name == "postgresql":
-        comment.id = db.session.execute(_insert_with_event(columns), {**thread, **prefixed}).scalar_one()
-        return
-    # The new id comes back the dialect's own way (RETURNING, or the
-    # cursor's lastrowid on SQLite older than 3.35).
-    key = cast("sa.CursorResult[Any]", db.session.execute(_INSERT_COMMENT, values)).inserted_primary_key
-    assert key is not None  # an INSERT's result holds the new row's primary key
-    comment.id = key[0]
-    db.session.execute(_BUMP_THREAD, thread)
-    audit.write(event, comment.id)
+    postgres = db.engine.dialect.name == "postgresql"
+    with writes.transaction(autocommit=postgres) if alone else writes.joined() as writer:
+        if postgres:
+            rows, _ = writer.run(_with_event(columns), **thread, **prefixed)
+            comment.id = rows[0][0]
+            return
+        _, new_id = writer.run(writes.insert(_COMMENTS, columns), **values)
+        assert new_id is not None  # SQLite's cursor has the id of the row it inserted
+        comment.id = new_id
+        writer.run(_WRITE_BUMP, **thread)
+        writer.run(writes.insert(_EVENTS, (*sorted(event), "comment_id")), **event, comment_id=new_id)
 
 
 _EVENTS = ModerationEvent.__table__
@@ -214,7 +201,7 @@ _WRITE_BUMP = writes.Write(_BUMP_THREAD)
 
 
 @functools.lru_cache(maxsize=8)
-def _insert_with_event(columns: tuple[str, ...]) -> sa.Insert:
+def _with_event(columns: tuple[str, ...]) -> writes.Write:
     """The comment (these of its columns), its thread's new version and its
     audit event, as one PostgreSQL statement (data-modifying WITH queries)."""
     new = (_COMMENTS.insert()
@@ -225,12 +212,8 @@ def _insert_with_event(columns: tuple[str, ...]) -> sa.Insert:
     event_columns = [column for column in _EVENTS.c if column.name != "id"]
     row = sa.select(*[new.c.id if column.name == "comment_id"
                       else sa.bindparam(f"event_{column.name}", type_=column.type) for column in event_columns])
-    return _EVENTS.insert().from_select(event_columns, row).add_cte(bumped).returning(_EVENTS.c.comment_id)
-
-
-@functools.lru_cache(maxsize=8)
-def _with_event(columns: tuple[str, ...]) -> writes.Write:
-    return writes.Write(_insert_with_event(columns))
+    return writes.Write(_EVENTS.insert().from_select(event_columns, row).add_cte(bumped)
+                        .returning(_EVENTS.c.comment_id))
 
 
 _PARENT = Comment.__table__.alias("parent")

@@ -232,10 +232,6 @@ class Compiled:
             return rows
         return self._process(rows)
 
-    def process(self, rows: list) -> list[tuple]:
-        """Rows as the driver gave them, with the result processors' values."""
-        return self._process(rows) if self.processors else rows
-
     def _process(self, rows: list) -> list[tuple]:
         rows = [list(row) for row in rows]
         for (index, process), converted in zip(self.processors, self.converted, strict=True):

@@ -118,6 +118,14 @@ def transaction(*, autocommit: bool = False) -> Iterator[Writer]:
         pooled.close()
 
 
+@contextmanager
+def joined() -> Iterator[Writer]:
+    """The session's connection for :class:`Write` statements, inside the
+    session's transaction: they commit or roll back with the session's own."""
+    connection = db.session.connection()
+    yield Writer(connection.connection.dbapi_connection, connection.dialect)
+
+
 def _wrapped(exc: Any, sql: str, values: Any, dialect: sa.Dialect, connection: Any,
              cursor: Any) -> sa.exc.StatementError:
     """The driver's error as SQLAlchemy's, which the app's handlers know."""

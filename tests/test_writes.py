@@ -1,4 +1,4 @@
-"""The write path's statements on a raw pooled connection: committed together, or not at all."""
+"""The write path's statements on a raw connection: committed together, or not at all."""
 
 from __future__ import annotations
 
@@ -73,3 +73,21 @@ def test_on_postgresql_a_single_statement_runs_outside_any_transaction(app):
             # The pool has it back as the session expects it: in transactions.
             assert connection.connection.dbapi_connection.autocommit is False
     assert _keys(app) == ["one"]
+
+
+def test_statements_joined_to_the_session_roll_back_with_it(app):
+    with app.app_context():
+        with writes.joined() as writer:
+            writer.run(_NEW_SITE, **_site("one"))
+        db.session.rollback()
+    assert _keys(app) == []
+
+
+def test_statements_joined_to_the_session_commit_with_its_own_rows(app):
+    with app.app_context():
+        db.session.add(Site(key="two", name="two", origins=[]))
+        db.session.flush()
+        with writes.joined() as writer:
+            writer.run(_NEW_SITE, **_site("one"))
+        db.session.commit()
+    assert _keys(app) == ["one", "two"]
