@@ -56,3 +56,24 @@ def test_a_connection_that_sat_idle_is_pinged_and_replaced_when_the_server_dropp
         admin.dispose()
     assert reader.post("Bonjour").status_code == 201
     assert pings
+
+
+def test_a_post_on_a_connection_the_server_dropped_a_moment_ago_is_503_and_the_next_one_is_stored(
+        app, reader, pings):
+    # The thread exists: the next posts write their rows alone (see comments._insert).
+    assert reader.post("Premier").status_code == 201
+    ticket = reader.ticket()  # read now: the post that follows is the first to need the connection
+    # Served a moment ago, so not pinged (see extensions.ping_when_idle).
+    dropped = _one_pooled_connection(app)
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.connect() as connection:
+            assert connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+    finally:
+        admin.dispose()
+    refused = reader.post("Perdu", ticket=ticket)
+    assert refused.status_code == 503
+    assert refused.get_json()["error"]["code"] == "unavailable"
+    assert reader.post("Encore").status_code == 201  # the pool let the dead connection go
+    shown = [comment["html"] for comment in reader.read().get_json()["comments"]]
+    assert shown == ["<p>Premier</p>", "<p>Encore</p>"]
