@@ -17,19 +17,28 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class json_list(FunctionElement[Any]):  # noqa: N801 - used like sa.func's lower-case functions
+class _JSONFunction(FunctionElement[Any]):
+    """A JSON function that each database names its own way."""
+
+    type = sa.JSON()
+    inherit_cache = True
+    # The function's name by dialect; SQLite's is the default.
+    names: dict[str, str] = {}
+
+
+class json_list(_JSONFunction):  # noqa: N801 - used like sa.func's lower-case functions
     """Aggregate: the values of a column as a JSON array (NULL over no rows on
     PostgreSQL, ``[]`` on SQLite: read it with :func:`listed`)."""
 
-    type = sa.JSON()
     inherit_cache = True
+    names = {"sqlite": "json_group_array", "postgresql": "json_agg"}
 
 
-class json_tuple(FunctionElement[Any]):  # noqa: N801
+class json_tuple(_JSONFunction):  # noqa: N801
     """A JSON array of these values, one per row."""
 
-    type = sa.JSON()
     inherit_cache = True
+    names = {"sqlite": "json_array", "postgresql": "json_build_array"}
 
 
 class _in_json_strings(FunctionElement[bool]):  # noqa: N801
@@ -50,24 +59,10 @@ def in_json_strings(column: sa.ColumnElement[Any], array: sa.BindParameter[Any])
     return _in_json_strings(column, array)
 
 
-@compiles(json_list)
-def _json_list(element: json_list, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_list, "postgresql")
-def _json_list_pg(element: json_list, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_agg({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_tuple)
-def _json_tuple(element: json_tuple, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_tuple, "postgresql")
-def _json_tuple_pg(element: json_tuple, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_build_array({compiler.process(element.clauses, **kw)})"
+@compiles(_JSONFunction)
+def _json_function(element: _JSONFunction, compiler: SQLCompiler, **kw: Any) -> str:
+    name = element.names.get(compiler.dialect.name, element.names["sqlite"])
+    return f"{name}({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(_in_json_strings)

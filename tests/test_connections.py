@@ -38,6 +38,16 @@ def _one_pooled_connection(app) -> int:
             return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
 
 
+def _terminate(pid: int) -> None:
+    """The server ends that connection, as a restart or an idle timeout would."""
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.connect() as connection:
+            assert connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        admin.dispose()
+
+
 def test_posts_one_after_another_are_not_preceded_by_pings(reader, pings):
     for number in range(3):
         assert reader.post(f"message {number}").status_code == 201
@@ -48,12 +58,7 @@ def test_a_connection_that_sat_idle_is_pinged_and_replaced_when_the_server_dropp
         app, reader, pings, monkeypatch):
     monkeypatch.setattr(extensions, "PING_AFTER_IDLE", 0.0)  # every connection has sat idle long enough
     dropped = _one_pooled_connection(app)
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.connect() as connection:
-            assert connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
-    finally:
-        admin.dispose()
+    _terminate(dropped)
     assert reader.post("Bonjour").status_code == 201
     assert pings
 
@@ -65,12 +70,7 @@ def test_a_post_on_a_connection_the_server_dropped_a_moment_ago_is_503_and_the_n
     ticket = reader.ticket()  # read now: the post that follows is the first to need the connection
     # Served a moment ago, so not pinged (see extensions.ping_when_idle).
     dropped = _one_pooled_connection(app)
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.connect() as connection:
-            assert connection.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
-    finally:
-        admin.dispose()
+    _terminate(dropped)
     refused = reader.post("Perdu", ticket=ticket)
     assert refused.status_code == 503
     assert refused.get_json()["error"]["code"] == "unavailable"
