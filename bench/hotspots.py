@@ -67,16 +67,25 @@ def main() -> int:
     parser.add_argument("path", choices=("read", "304", "counts", "post"))
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--no-limits", action="store_true", help="with CAUSERIE_RATELIMIT_ENABLED=false")
+    parser.add_argument("--postgres", action="store_true",
+                        help="on a fresh PostgreSQL database, with the shared limits in Redis (as deployed)")
+    parser.add_argument("--idle", action="store_true",
+                        help="sample the worker while it waits too (for the database, Redis, the next request)")
     options = parser.parse_args()
     spy = py_spy()
     bench = Bench(parse_args(["--workers", "1", "--connections", "2"]))
     workdir = bench.workdir
-    causerie = services.Causerie(workdir, "sqlite", f"sqlite:///{workdir / 'causerie.db'}", bench.origin, 1)
+    if options.postgres:
+        causerie = services.Causerie(workdir, "postgresql", services.fresh_postgres_database(), bench.origin, 1)
+        causerie.env["CAUSERIE_RATELIMIT_STORAGE_URI"] = services.REDIS_URL
+    else:
+        causerie = services.Causerie(workdir, "sqlite", f"sqlite:///{workdir / 'causerie.db'}", bench.origin, 1)
     causerie.setup()
     extra = {"CAUSERIE_RATELIMIT_ENABLED": "false"} if options.no_limits else {}
     out_dir = services.BENCH / ".work"
     out_dir.mkdir(exist_ok=True)
-    folded = out_dir / f"profile-{options.path}{'-nolimits' if options.no_limits else ''}.folded"
+    suffix = "".join(f"-{name}" for name in ("postgres", "idle") if getattr(options, name))
+    folded = out_dir / f"profile-{options.path}{'-nolimits' if options.no_limits else ''}{suffix}.folded"
     try:
         results = profile(options, spy, bench, causerie, extra, folded)
     finally:
@@ -101,7 +110,8 @@ def profile(options, spy: Path, bench: Bench, causerie: services.Causerie, extra
         load.start()
         time.sleep(1)
         subprocess.run([str(spy), "record", "--pid", str(worker), "--duration", str(int(options.duration)),
-                        "--rate", "500", "--format", "raw", "--output", str(folded), "--nonblocking"],
+                        "--rate", "500", "--format", "raw", "--output", str(folded), "--nonblocking",
+                        *(["--idle"] if options.idle else [])],
                        check=True, capture_output=True)
         load.join()
     return results

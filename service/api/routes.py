@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
 
-from .. import comments, read_limits, strings, threads, tickets, validation
-from ..extensions import Limit, client_address, rate_limited
+from .. import comments, read_limits, strings, threads, tickets, validation, write_limits
+from ..extensions import client_address
+from ..write_limits import WriteLimit
 from . import allow_origins, bp
-
-
-def _limit(name: str):
-    return lambda: current_app.config[f"CAUSERIE_RATELIMIT_{name}"]
 
 
 def _site_of_body() -> str:
@@ -63,7 +60,7 @@ def read_counts():
 
 
 @bp.post("/comments")
-@rate_limited(Limit(_limit("POST")), Limit(_limit("SITE_POST"), key_func=_site_of_body))
+@write_limits.limited(WriteLimit("POST"), WriteLimit("SITE_POST", key=_site_of_body))
 def create_comment():
     """A reader posts a comment or a reply."""
     data = validation.new_comment(validation.json_object())
@@ -82,7 +79,7 @@ def own_comment(comment_id: int):
 
 
 @bp.patch("/comments/<int:comment_id>")
-@rate_limited(Limit(_limit("EDIT")))
+@write_limits.limited(WriteLimit("EDIT"))
 def edit_comment(comment_id: int):
     """The author edits their comment while the window is open."""
     comment = comments.owned(comment_id, _bearer())
@@ -92,7 +89,7 @@ def edit_comment(comment_id: int):
 
 
 @bp.delete("/comments/<int:comment_id>")
-@rate_limited(Limit(_limit("EDIT")))
+@write_limits.limited(WriteLimit("EDIT"))
 def delete_comment(comment_id: int):
     """The author deletes their comment while the window is open."""
     comment = comments.owned(comment_id, _bearer())
@@ -102,7 +99,7 @@ def delete_comment(comment_id: int):
 
 
 @bp.post("/comments/<int:comment_id>/report")
-@rate_limited(Limit(_limit("REPORT")))
+@write_limits.limited(WriteLimit("REPORT"))
 def report_comment(comment_id: int):
     """A reader flags a comment as abusive."""
     reason = validation.report(validation.json_object())
