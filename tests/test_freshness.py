@@ -124,6 +124,22 @@ def test_a_version_advanced_by_another_process_is_seen(app, reader, database_url
     assert wait_for(lambda: _etag(reader) != before)
 
 
+@on_postgres
+def test_a_burst_of_changes_is_applied_together_after_the_first_wakes_the_listener(
+        app, reader, database_url, monkeypatch):
+    reader.post("Bonjour")
+    source = _listening(app)
+    monkeypatch.setattr(freshness, "GATHER", 1.0)  # far longer than three commits take
+    applied = []
+    notified = source.notified
+    monkeypatch.setattr(source, "notified", lambda payload: applied.append(time.monotonic()) or notified(payload))
+    for _ in range(3):
+        _out_of_band(database_url, "UPDATE thread SET version = version + 1")
+    last_commit = time.monotonic()
+    assert wait_for(lambda: len(applied) >= 3)
+    assert min(applied) > last_commit
+
+
 def test_a_comment_approved_by_another_process_is_served(app, reader, database_url):
     reader.post("Bonjour")
     assert len(reader.read().get_json()["comments"]) == 1
