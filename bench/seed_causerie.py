@@ -67,6 +67,7 @@ def seed(key: str, origin: str) -> None:
             db.session.flush()
             ids[c["index"]] = comment.id
     db.session.commit()
+    _analyze()
     print(f"causerie: {count()} comments seeded")
 
 
@@ -111,13 +112,22 @@ def fill(key: str, total: int) -> None:
     if rows:
         db.session.execute(sa.insert(table), rows)
     db.session.commit()
+    _analyze()
+    print(f"causerie: {count()} comments ({missing} filler rows in {time.monotonic() - started:.1f}s)")
+
+
+def _analyze() -> None:
+    """The planner's statistics after a bulk load, as a database in service
+    has them (PostgreSQL's autovacuum gathers them; this machine's has it
+    off): without them PostgreSQL may look for a commenter's approved comment
+    through the site's index instead of the commenter's, a scan of every
+    approved comment at every post."""
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
     else:
         with db.engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
-    print(f"causerie: {count()} comments ({missing} filler rows in {time.monotonic() - started:.1f}s)")
 
 
 def main(argv: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -51,13 +52,21 @@ def edit_window(site: Site) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def post(data: dict[str, Any], origin: str | None, client_ip: str | None) -> Posted:
-    """Store a reader's new comment, judged by the automatic rules."""
+def post(data: dict[str, Any], origin: str | None, client_ip: str | None, *,
+         limit_check: Callable[[], object] | None = None) -> Posted:
+    """Store a reader's new comment, judged by the automatic rules.
+
+    ``limit_check``: raises to refuse the post (the API's rate limits, which
+    Redis counts while the post is hashed and its features found, see
+    write_limits), called before the database is asked anything.
+    """
     email_hash = hashing.email_hash(data["email"])
     ip_hash = hashing.ip_hash(client_ip)
     text_hash = hashing.text_fingerprint(data["text"])
     commenter, commenter_hash = _commenter(data["site"], data["commenter"])
     asked = spam.question(data["text"], data["author"], data["website"], commenter_hash)
+    if limit_check is not None:
+        limit_check()
     # Everything the rules, the spam filter and a reply need to know, with the site: one query.
     site, ref = threads.load_for_write(data["site"], data["url"], data["thread"], extra=_QUESTIONS,
                                        **rules.history_params(text_hash, email_hash, ip_hash), **asked.params,

@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
+from redis.exceptions import NoScriptError
 
 from .errors import APIError
 from .extensions import app_limiter, client_address, limiter_skipped
@@ -98,6 +99,25 @@ def _items(limits: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(limits))
 
 
+class Counting:
+    """One request's counting: sent to the storage, its answer read when needed."""
+
+    def __init__(self, counter: SharedCounter | None = None, counters: list[tuple[RateLimitItem, str]] | None = None,
+                 connection: Any = None, counted: Counted | None = None):
+        self.counter = counter
+        self.counters = counters or []
+        self.connection = connection
+        self.counted = counted
+        self.started = time.time()
+
+    def result(self) -> Counted:
+        """What was counted (waiting for the storage's answer the first time)."""
+        if self.counted is None:
+            assert self.counter is not None
+            self.counted = self.counter.receive(self)
+        return self.counted
+
+
 class SharedCounter:
     """An app's way to its rate-limit storage, and to its memory when the
     storage does not answer."""
@@ -113,33 +133,75 @@ class SharedCounter:
         self.failures = 0
         self.retry_at = 0.0
 
-    def count(self, counters: list[tuple[RateLimitItem, str]]) -> Counted:
-        """Count one request against every counter, in the shared storage if it answers."""
+    def start(self, counters: list[tuple[RateLimitItem, str]]) -> Counting:
+        """Count one request against every counter: in Redis, sent without
+        waiting for the answer; in any other storage, at once."""
         now = time.time()
         if now >= self.retry_at:
             try:
-                counted = self._in_script(counters, now) if self.script else count_one_by_one(self.storage, counters)
+                if self.script is None:
+                    counted = count_one_by_one(self.storage, counters)
+                    self._answered()
+                    return Counting(counted=counted)
+                return Counting(self, counters, self._send(counters))
             except self.errors as exc:
-                self.failures += 1
-                self.retry_at = now + min(2.0 ** (self.failures - 1), _LONGEST_WAIT)
-                self.app.logger.warning("Rate-limit storage unreachable (%s): counting in this process", exc)
-            else:
-                if self.failures:
-                    self.app.logger.info("Rate-limit storage answers again")
-                    self.failures = 0
-                return counted
+                self._failed(now, exc)
+        return Counting(counted=self._in_memory(counters))
+
+    def receive(self, counting: Counting) -> Counted:
+        """Redis's answer to a counting :meth:`start` sent."""
+        counters, connection = counting.counters, counting.connection
+        pool = self._client().connection_pool
+        try:
+            try:
+                index, count, ttl = connection.read_response()
+            except NoScriptError:
+                # Redis restarted and forgot the script: the counts were not made.
+                index, count, ttl = self.script(*self._arguments(counters))  # type: ignore[misc]  # set with send
+        except self.errors as exc:
+            connection.disconnect()  # whatever it was in the middle of
+            self._failed(counting.started, exc)
+            return self._in_memory(counters)
+        finally:
+            pool.release(connection)
+        self._answered()
+        item = counters[max(index, 1) - 1][0]
+        return Counted(item, int(count), counting.started + (ttl if ttl > 0 else item.get_expiry()))
+
+    def _client(self) -> Any:
+        return cast("RedisStorage", self.storage).get_connection()  # only Redis has a script
+
+    def _arguments(self, counters: list[tuple[RateLimitItem, str]]) -> tuple[list[str], list[int]]:
+        keys = [cast("RedisStorage", self.storage).prefixed_key(key) for _, key in counters]
+        return keys, [value for item, _ in counters for value in (item.get_expiry(), item.amount)]
+
+    def _send(self, counters: list[tuple[RateLimitItem, str]]) -> Any:
+        assert self.script is not None
+        keys, windows = self._arguments(counters)
+        pool = self._client().connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command("EVALSHA", self.script.sha, len(keys), *keys, *windows)
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+        return connection
+
+    def _in_memory(self, counters: list[tuple[RateLimitItem, str]]) -> Counted:
         if self.memory is None:
             self.memory = MemoryStorage()
         return count_one_by_one(self.memory, counters)
 
-    def _in_script(self, counters: list[tuple[RateLimitItem, str]], now: float) -> Counted:
-        assert self.script is not None
-        storage: Any = self.storage  # a RedisStorage, as the script says
-        keys = [storage.prefixed_key(key) for _, key in counters]
-        windows = [value for item, _ in counters for value in (item.get_expiry(), item.amount)]
-        index, count, ttl = self.script(keys, windows)
-        item = counters[max(index, 1) - 1][0]
-        return Counted(item, int(count), now + (ttl if ttl > 0 else item.get_expiry()))
+    def _failed(self, now: float, exc: BaseException) -> None:
+        self.failures += 1
+        self.retry_at = now + min(2.0 ** (self.failures - 1), _LONGEST_WAIT)
+        self.app.logger.warning("Rate-limit storage unreachable (%s): counting in this process", exc)
+
+    def _answered(self) -> None:
+        if self.failures:
+            self.app.logger.info("Rate-limit storage answers again")
+            self.failures = 0
 
 
 def _as_tuple(exceptions) -> tuple[type[BaseException], ...]:
@@ -168,37 +230,60 @@ def counter_of(app: Flask) -> SharedCounter:
     return counter
 
 
-def check(limits: tuple[WriteLimit, ...]) -> Counted | None:
-    """Count this request against ``limits``; 429 (with ``Retry-After``) past one of them.
-
-    Returns what was counted (for the headers), or None with rate limiting off.
-    """
+def start(limits: tuple[WriteLimit, ...]) -> Counting:
+    """Count this request against ``limits`` (in Redis, without waiting for
+    the answer: :func:`check` waits for it)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy at run time
     config = app.config
-    if not config["RATELIMIT_ENABLED"]:
-        return None
     prefix, scope = config.get("RATELIMIT_KEY_PREFIX"), request.endpoint or ""
     # The keys flask-limiter gives a view's own limits.
     counters = [(item, item.key_for(*((prefix,) if prefix else ()), limit.key(), scope))
                 for limit in limits for item in _items(config[f"CAUSERIE_RATELIMIT_{limit.setting}"])]
-    counted = counter_of(app).count(counters)
+    counting = g.causerie_write_limits = counter_of(app).start(counters)
+    return counting
+
+
+def check() -> Counted | None:
+    """This request's counts (see :func:`limited`); 429 (with ``Retry-After``)
+    past one of its limits.  None when nothing was counted (rate limiting off)."""
+    counting: Counting | None = g.get("causerie_write_limits")
+    if counting is None:
+        return None
+    counted = counting.result()
     if counted.refused:
+        config = current_app.config
         wait = min(counted.item.get_expiry(), max(1, math.ceil(counted.reset_at - time.time())))
         headers = {"Retry-After": str(wait), **(counted.headers() if config["RATELIMIT_HEADERS_ENABLED"] else {})}
         raise APIError(429, "rate_limited", f"Too many requests; try again in {wait} seconds.", headers=headers)
     return counted
 
 
-def limited(*limits: WriteLimit):
-    """Decorate a write view with its limits, counted here (and nothing of flask-limiter's)."""
+def limited(*limits: WriteLimit, checked_by_view: bool = False):
+    """Decorate a write view with its limits, counted here (and nothing of flask-limiter's).
+
+    ``checked_by_view``: the view calls :func:`check` itself before it
+    writes anything, so that Redis answers while the view works (a post is
+    checked once parsed and hashed, before the database is asked anything);
+    otherwise the limits are checked before the view runs.
+    """
 
     def decorate(view):
         @wraps(view)
         def route(*args, **kwargs):
-            counted = check(limits)
-            if counted is None or not current_app.config["RATELIMIT_HEADERS_ENABLED"]:
+            if not current_app.config["RATELIMIT_ENABLED"]:
                 return view(*args, **kwargs)
-            response = current_app.make_response(view(*args, **kwargs))
+            counting = start(limits)
+            try:
+                if not checked_by_view:
+                    check()
+                result = view(*args, **kwargs)
+            except BaseException:
+                counting.result()  # the answer is read off the connection; the view's own error stands
+                raise
+            counted = check()
+            if counted is None or not current_app.config["RATELIMIT_HEADERS_ENABLED"]:
+                return result
+            response = current_app.make_response(result)
             response.headers.update(counted.headers())
             return response
 

@@ -69,13 +69,21 @@ def test_all_of_a_posts_limits_are_counted_in_one_round_trip_to_redis(database_u
     app, site = limited_app(database_url, tmp_path, REDIS_URL)
     reader = Reader(app.test_client(), site, ip=fresh_ip())
     assert reader.post("loads the script into Redis").status_code == 201
-    connection = app_limiter(app).storage.get_connection()
     commands = []
-    execute = connection.execute_command
-    monkeypatch.setattr(connection, "execute_command",
-                        lambda *args, **kw: commands.append(args[0]) or execute(*args, **kw))
+    send = redis.connection.AbstractConnection.send_command
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_command",
+                        lambda self, *args, **kw: commands.append(args[0]) or send(self, *args, **kw))
     assert reader.post("counted at once").status_code == 201
     assert commands == ["EVALSHA"]
+
+
+@needs_redis
+def test_a_post_refused_by_its_limit_stores_nothing(database_url, tmp_path):
+    app, site = limited_app(database_url, tmp_path, REDIS_URL, CAUSERIE_RATELIMIT_POST="1/minute")
+    reader = Reader(app.test_client(), site, ip=fresh_ip())
+    assert reader.post("the one allowed").status_code == 201
+    assert reader.post("one too many").status_code == 429
+    assert ["the one allowed" in c["html"] for c in reader.read().get_json()["comments"]] == [True]
 
 
 @needs_redis
@@ -88,18 +96,14 @@ def test_a_post_is_counted_under_the_keys_flask_limiter_gives_it(database_url, t
     assert shared.get(f"LIMITS:LIMITER/causerie/site:{site}/api.create_comment/1000/1/minute") == b"1"
 
 
-def test_a_storage_that_failed_is_asked_again_only_after_a_pause(database_url, tmp_path, monkeypatch):
+def test_a_storage_that_failed_is_asked_again_only_after_a_pause(database_url, tmp_path):
     app, site = limited_app(database_url, tmp_path, REDIS_DOWN)
-    asked = []
     shared = counter(app)
-    script = shared.script
-    monkeypatch.setattr(shared, "script", lambda *args: asked.append(1) or script(*args))
     reader = Reader(app.test_client(), site, ip=fresh_ip())
     assert [reader.post(f"n{i}").status_code for i in range(3)] == [201, 201, 201]
-    assert asked == [1]
+    assert shared.failures == 1
     shared.retry_at = 0.0  # the pause is over
     assert reader.post("asks again").status_code == 201
-    assert asked == [1, 1]
     assert shared.failures == 2
 
 
@@ -107,20 +111,30 @@ def test_a_storage_that_failed_is_asked_again_only_after_a_pause(database_url, t
 def test_counting_goes_back_to_the_storage_once_it_answers_again(database_url, tmp_path, monkeypatch):
     app, site = limited_app(database_url, tmp_path, REDIS_URL, CAUSERIE_RATELIMIT_POST="3/minute")
     shared = counter(app)
-    script = shared.script
+    pool = app_limiter(app).storage.get_connection().connection_pool
 
-    def down(*args):
+    def down(*args, **kwargs):
         raise redis.ConnectionError("Redis restarts")
 
-    monkeypatch.setattr(shared, "script", down)
+    monkeypatch.setattr(pool, "get_connection", down)
     ip = fresh_ip()
     reader = Reader(app.test_client(), site, ip=ip)
     assert reader.post("counted in memory").status_code == 201
-    monkeypatch.setattr(shared, "script", script)
+    monkeypatch.undo()
     shared.retry_at = 0.0
     assert reader.post("counted in Redis").status_code == 201
     assert redis.Redis.from_url(REDIS_URL).get(f"LIMITS:LIMITER/causerie/{ip}/api.create_comment/3/1/minute") == b"1"
     assert shared.failures == 0
+
+
+@needs_redis
+def test_a_redis_that_forgot_the_script_is_given_it_again(database_url, tmp_path):
+    app, site = limited_app(database_url, tmp_path, REDIS_URL, CAUSERIE_RATELIMIT_POST="1/minute")
+    reader = Reader(app.test_client(), site, ip=fresh_ip())
+    assert reader.post("loads the script").status_code == 201
+    redis.Redis.from_url(REDIS_URL).script_flush()  # as a restarted Redis would
+    assert reader.post("counted after the flush").status_code == 429
+    assert counter(app).failures == 0
 
 
 def test_counting_one_by_one_stops_at_the_first_limit_used_up():

@@ -60,11 +60,11 @@ def read_counts():
 
 
 @bp.post("/comments")
-@write_limits.limited(WriteLimit("POST"), WriteLimit("SITE_POST", key=_site_of_body))
+@write_limits.limited(WriteLimit("POST"), WriteLimit("SITE_POST", key=_site_of_body), checked_by_view=True)
 def create_comment():
     """A reader posts a comment or a reply."""
     data = validation.new_comment(validation.json_object())
-    posted = comments.post(data, request.headers.get("Origin"), client_address())
+    posted = comments.post(data, request.headers.get("Origin"), client_address(), limit_check=write_limits.check)
     allow_origins(posted.origins)
     return jsonify(posted.answer), 201
 
