@@ -76,6 +76,44 @@ def database() -> list[Check]:
     return [Check(True, "database", f"{url} answers, migrated to {', '.join(sorted(heads))}")]
 
 
+# The comment table may change by this many rows, or by as many as it held
+# when last analyzed if more, before its statistics count as stale.
+STALE_STATISTICS = 1000
+_STATISTICS = sa.text(
+    "SELECT current_setting('autovacuum') = 'on', s.n_mod_since_analyze, c.reltuples"
+    " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = to_regclass('comment')")
+
+
+def database_statistics() -> list[Check]:
+    """On PostgreSQL, the planner's statistics of the comments are current
+    (autovacuum keeps them, or ANALYZE run regularly).
+
+    Without them the planner guesses, and may look for a commenter's
+    approved comment through the site's index: a scan of every approved
+    comment of the site at every post.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return []
+    try:
+        with db.engine.connect() as connection:
+            row = connection.execute(_STATISTICS).one_or_none()
+    except sa.exc.SQLAlchemyError:
+        return []  # the database check says why
+    if row is None:
+        return []  # no comment table yet: the database check says to run init
+    autovacuum, changed, known = row
+    setting = "on" if autovacuum else "off"
+    if changed > max(STALE_STATISTICS, known):
+        return [Check(False, "database statistics", f"the comment table changed by {changed:,} rows since "
+                      f"PostgreSQL last gathered its statistics (autovacuum is {setting}): queries may take slow "
+                      "plans, a post scanning every approved comment of its site. Turn autovacuum on, or run "
+                      "`vacuumdb --analyze-only` regularly (hourly from cron, say).")]
+    if autovacuum:
+        return [Check(True, "database statistics", "current, kept by autovacuum")]
+    return [Check(True, "database statistics", "current, though autovacuum is off: keep running "
+                  "`vacuumdb --analyze-only` regularly")]
+
+
 def rate_limit_storage() -> list[Check]:
     """Redis (or another shared storage) answers when one is configured."""
     uri = current_app.config["RATELIMIT_STORAGE_URI"]
@@ -146,7 +184,7 @@ def _proxies(seen: dict) -> Check:
                  "X-Forwarded-For (nginx: proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for).")
 
 
-CHECKS = (secret_key, database, rate_limit_storage, smtp, public_url)
+CHECKS = (secret_key, database, database_statistics, rate_limit_storage, smtp, public_url)
 
 
 def diagnose() -> list[Check]:

@@ -6,15 +6,17 @@ import threading
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from service import create_app, doctor
 from service.doctor_probe import fingerprint
-from tests.conftest import make_app
+from tests.conftest import PG_URL, make_app
 from tests.notify_servers import SMTPServer
 from tests.servers import free_port
 
 KEY = "k" * 40
+needs_postgres = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CI provides it)")
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +72,55 @@ def test_doctor_passes_a_database_migrated_to_head(empty_database_url, tmp_path)
     assert app.test_cli_runner().invoke(args=["init"]).exit_code == 0
     [line] = lines(app, doctor.database)
     assert line.ok, line
+
+
+def _comments_unseen_by_the_planner(app, count: int) -> None:
+    """``count`` comments inserted in one statement, their numbers flushed to
+    PostgreSQL's statistics at once (they are otherwise sent within a second)."""
+    with app.app_context():
+        from service.extensions import db
+        from service.models import Site, Thread
+
+        site = Site(key="stats", name="Stats", origins=["https://example.org"])
+        db.session.add(site)
+        db.session.flush()
+        thread = Thread(site_id=site.id, url="https://example.org/p")
+        db.session.add(thread)
+        db.session.flush()
+        db.session.execute(sa.text(
+            "INSERT INTO comment (site_id, thread_id, author, text, html, text_hash, status, reasons, created_at, "
+            "edited_by_staff, staff, pinned, notify, follow)"
+            " SELECT :site, :thread, 'A', 'x', '<p>x</p>', 'h', 'approved', '[]', now(), false, false, false, false,"
+            " false FROM generate_series(1, :count)"), {"site": site.id, "thread": thread.id, "count": count})
+        db.session.commit()
+        db.session.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+        db.session.commit()
+
+
+@needs_postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_doctor_fails_when_the_planner_has_not_seen_most_of_the_comments(app):
+    _comments_unseen_by_the_planner(app, doctor.STALE_STATISTICS + 500)
+    [line] = lines(app, doctor.database_statistics)
+    assert not line.ok and "vacuumdb --analyze-only" in line.message
+
+
+@needs_postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_doctor_passes_statistics_gathered_since_the_comments_came(app):
+    _comments_unseen_by_the_planner(app, doctor.STALE_STATISTICS + 500)
+    with app.app_context():
+        from service.extensions import db
+
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE comment"))
+    [line] = lines(app, doctor.database_statistics)
+    assert line.ok, line
+
+
+def test_doctor_has_nothing_to_say_of_sqlite_statistics(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "app", SECRET_KEY=KEY)
+    assert lines(app, doctor.database_statistics) == []
 
 
 @pytest.mark.parametrize("app_settings", [{"SECRET_KEY": KEY, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}])
@@ -157,5 +208,7 @@ def test_doctor_command_exits_non_zero_and_prints_a_line_per_check(app, monkeypa
     result = app.test_cli_runner().invoke(args=["doctor"])
     assert result.exit_code == 1
     printed = [line for line in result.output.splitlines() if line.startswith(("OK", "FAIL"))]
-    assert len(printed) == 5  # secret key, database, rate limits, email, public URL
+    # Secret key, database (and on PostgreSQL its statistics), rate limits, email, public URL.
+    on_postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    assert len(printed) == (6 if on_postgres else 5)
     assert printed[0].startswith("FAIL  secret key")
