@@ -43,8 +43,6 @@ def _x(value: float | None, percent=False) -> str:
 
 
 def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
-    isso = results.get("isso", {})
-    ceiling = results.get("ceiling", {})
     rows, verdicts = [], []
     header = ("| measure | Causerie req/s | p50 / p99 ms | Isso req/s | p50 / p99 ms | Causerie ÷ Isso "
               "| ceiling req/s | Causerie ÷ ceiling | target | result |")
@@ -54,6 +52,9 @@ def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
         if not causerie:
             continue
         label = "SQLite" if db == "sqlite" else ("PostgreSQL + Redis" if results.get("redis") else "PostgreSQL")
+        # The peers measured in the same phase, in the same rounds.
+        isso = results.get(f"isso_{db}", {})
+        ceiling = results.get(f"ceiling_{db}", {})
         specs = [
             ("read", f"thread read, 200 comments ({label})", "read",
              "≥ 100× Isso and ≥ 50% of ceiling",
@@ -118,11 +119,11 @@ def _other_rows(results: dict) -> tuple[list[str], list[bool]]:
         verdicts.append(False)
         rows.append(f"| widget.js gzip bytes | {widget.get('error', 'not measured')} | {isso_embed} | - | ≤ 40% of Isso | FAIL |")
 
-    isso_rss = results.get("isso", {}).get("rss") or []
     for db in ("sqlite", "postgresql"):
         causerie = results.get(f"causerie_{db}")
         if not causerie:
             continue
+        isso_rss = results.get(f"isso_{db}", {}).get("rss") or []
         rss = causerie.get("rss") or []
         if rss and isso_rss:
             mine, theirs = sum(rss) / len(rss), sum(isso_rss) / len(isso_rss)
@@ -132,7 +133,7 @@ def _other_rows(results: dict) -> tuple[list[str], list[bool]]:
                         f"(workers: {', '.join(f'{r / MB:.1f}' for r in rss)}) | {theirs / MB:.1f} "
                         f"(workers: {', '.join(f'{r / MB:.1f}' for r in isso_rss)}) | {mine / theirs * 100:.0f}% "
                         f"| below Isso | {_verdict(ok)} |")
-    ceiling = results.get("ceiling", {})
+    ceiling = results.get("ceiling_sqlite", {})
     if ceiling.get("rss"):
         rss = ceiling["rss"]
         rows.append(f"| resident memory per worker, in-memory ceiling app, MB | {sum(rss) / len(rss) / MB:.1f} | | | "
@@ -174,7 +175,9 @@ def build(results: dict, args) -> tuple[str, bool]:
         f"Load: {results.get('tool', 'wrk')}, {args.connections} connections, {args.duration:g} s per run after a "
         f"warm-up; each server is loaded alone (in turn, scenario by scenario) with {args.workers} gunicorn sync "
         f"workers" + (f", in {args.rounds} whole rounds, each server keeping its fastest run" if args.rounds > 1 else "")
-        + ". Latency in ms, p50 / p99." + (f" Everything ran at nice {args.nice}." if args.nice else ""),
+        + ". Latency in ms, p50 / p99." + (f" Everything ran at nice {args.nice}." if args.nice else "")
+        + " Isso and the in-memory ceiling are measured in each database's phase, in the same rounds as the "
+        "Causerie rows they are compared with (a fresh Isso, seeded alike, for the PostgreSQL phase).",
         f"Isso {results.get('isso_version', '(not run)')}: moderation off, guard off (its 2 posts/minute limit "
         "would refuse "
         "the posting run); it sends no ETag on thread reads, so its \"304\" row is a full read, which is what a "
