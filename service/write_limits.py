@@ -10,6 +10,9 @@ request's limits in one round trip, on flask-limiter's own storage
 strategy uses, so counts carry over from one to the other.  Limits are
 counted in the order the view declares them, stopping at the first one
 used up: a client refused per address spends nothing of its site's limit.
+The script is sent as the request starts (:func:`start`) and its answer
+read when the view needs it (:func:`check`), before anything is written: a
+post reads it once parsed and hashed, so the round trip overlaps that work.
 
 Storages other than Redis (``memory://``, and those the ``limits`` library
 offers) are counted limit by limit through that library.  When the storage
