@@ -34,6 +34,12 @@ class APIError(Exception):
         self.origins = origins
 
 
+def too_many_requests(seconds: int, headers: dict[str, str] | None = None) -> APIError:
+    """The 429 of a rate limit, saying in how many seconds to come back (and in ``Retry-After``)."""
+    return APIError(429, "rate_limited", f"Too many requests; try again in {seconds} seconds.",
+                    headers={"Retry-After": str(seconds), **(headers or {})})
+
+
 class InvalidInputError(APIError):
     """400 with per-field messages."""
 
@@ -109,10 +115,8 @@ def register(app: Flask) -> None:
         retry = _retry_after(exc)
         if not wants_json():
             page = render_template("error.html", status=429, code="rate_limited", message=_CODES[429][1])
-            return page, 429, {"Retry-After": retry}
-        return error_response(
-            429, "rate_limited", f"Too many requests; try again in {retry} seconds.", headers={"Retry-After": retry}
-        )
+            return page, 429, {"Retry-After": str(retry)}
+        return _api_error(too_many_requests(retry))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -139,10 +143,10 @@ def register(app: Flask) -> None:
         return error_response(500, "server_error", "Something broke on our side; nothing you sent was stored.")
 
 
-def _retry_after(exc: RateLimitExceeded) -> str:
+def _retry_after(exc: RateLimitExceeded) -> int:
     """Seconds until the window that refused the request frees a slot."""
     current = app_limiter().current_limit
     if current is None:
-        return "60"
+        return 60
     # reset_at is a whole second, rounded up: never say more than the window.
-    return str(min(current.limit.get_expiry(), max(1, math.ceil(current.reset_at - time.time()))))
+    return min(current.limit.get_expiry(), max(1, math.ceil(current.reset_at - time.time())))

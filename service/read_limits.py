@@ -21,7 +21,7 @@ from functools import wraps
 from flask import current_app
 from limits import parse_many
 
-from .errors import APIError
+from .errors import too_many_requests
 from .extensions import client_address, limiter_skipped
 
 
@@ -65,9 +65,7 @@ def check() -> None:
     for window in known[1]:
         wait = window.hit(address, now)
         if wait is not None:
-            retry = str(max(1, math.ceil(wait)))
-            raise APIError(429, "rate_limited", f"Too many requests; try again in {retry} seconds.",
-                           headers={"Retry-After": retry})
+            raise too_many_requests(max(1, math.ceil(wait)))
 
 
 def limited(view):

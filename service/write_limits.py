@@ -36,7 +36,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from redis.exceptions import NoScriptError
 
-from .errors import APIError
+from .errors import too_many_requests
 from .extensions import app_limiter, client_address, limiter_skipped
 
 # KEYS: a counter per limit, in the order they are checked.  ARGV: for each,
@@ -256,8 +256,7 @@ def check() -> Counted | None:
     if counted.refused:
         config = current_app.config
         wait = min(counted.item.get_expiry(), max(1, math.ceil(counted.reset_at - time.time())))
-        headers = {"Retry-After": str(wait), **(counted.headers() if config["RATELIMIT_HEADERS_ENABLED"] else {})}
-        raise APIError(429, "rate_limited", f"Too many requests; try again in {wait} seconds.", headers=headers)
+        raise too_many_requests(wait, counted.headers() if config["RATELIMIT_HEADERS_ENABLED"] else None)
     return counted
 
 
