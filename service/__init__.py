@@ -32,7 +32,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, cli, demo, embed, errors, feeds, health, i18n, logs, metrics, moderation, security, settings, widget
 from .application import Causerie
-from .extensions import READS, bind_reads, db, init_limiter, init_migrations, limiter_settings, ping_when_idle
+from .extensions import (
+    READS,
+    bind_reads,
+    db,
+    generic_plans,
+    init_limiter,
+    init_migrations,
+    limiter_settings,
+    ping_when_idle,
+)
 
 BLUEPRINTS = (api.bp, health.bp, feeds.bp, moderation.bp, widget.bp, demo.bp, embed.bp)
 
@@ -65,8 +74,12 @@ def create_app(overrides: dict | None = None, command_line: bool | None = None) 
     db.init_app(app)
     with app.app_context():
         for name, engine in db.engines.items():
+            if engine.dialect.name != "postgresql":
+                continue
             # The read path retries a read on a dropped connection itself.
-            if name != READS and engine.dialect.name == "postgresql":
+            if name == READS:
+                generic_plans(engine)
+            else:
                 ping_when_idle(engine)
     limiter_settings(app.config)
     init_limiter(app)

@@ -98,6 +98,29 @@ def ping_when_idle(engine: sa.Engine) -> None:
             raise
 
 
+def generic_plans(engine: sa.Engine) -> None:
+    """Have PostgreSQL plan each of ``engine``'s prepared statements once.
+
+    psycopg prepares a statement on the server after its fifth run.  For
+    each run after that, PostgreSQL weighs a plan made for the values given
+    (a custom plan) against one made for any value (the generic plan), and
+    keeps making custom plans while they look cheaper, which they do for a
+    statement with many subqueries: the post's one question (site, thread,
+    rules, spam filter) was planned again at every post, five times the
+    cost of running it, a third of PostgreSQL's work per post.  The read
+    path's statements look rows up by key, where a plan made for any value
+    is the plan made for each.  Set when the connection opens, outside any
+    transaction, so that it holds for the connection's life.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _force_generic_plans(dbapi_connection, _record):
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SET plan_cache_mode = force_generic_plan")
+        dbapi_connection.autocommit = autocommit
+
+
 def read_engine() -> sa.Engine:
     """The engine of the public read path.
 

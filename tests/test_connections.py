@@ -1,11 +1,12 @@
-"""The session's pooled PostgreSQL connections: pinged before use only after sitting idle."""
+"""The pooled PostgreSQL connections: the session's pinged before use only after sitting
+idle, the read path's planning each prepared statement once."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from service import extensions
+from service import extensions, reads
 from service.extensions import db
 
 from .conftest import PG_URL
@@ -77,3 +78,26 @@ def test_a_post_on_a_connection_the_server_dropped_a_moment_ago_is_503_and_the_n
     assert reader.post("Encore").status_code == 201  # the pool let the dead connection go
     shown = [comment["html"] for comment in reader.read().get_json()["comments"]]
     assert shown == ["<p>Premier</p>", "<p>Encore</p>"]
+
+
+def _plans_made(app) -> tuple[int, int]:
+    """(custom, generic) plans PostgreSQL made for the prepared statements of
+    the read path's connection (the one the posts asked on)."""
+    statements = sa.table("pg_prepared_statements", sa.column("custom_plans"), sa.column("generic_plans"))
+    count = reads.Read(sa.select(sa.func.coalesce(sa.func.sum(statements.c.custom_plans), 0),
+                                 sa.func.coalesce(sa.func.sum(statements.c.generic_plans), 0)))
+    with app.app_context():
+        (custom, generic), = count.rows()
+    return int(custom), int(generic)
+
+
+def test_the_posts_question_is_planned_once_not_at_every_post(app, reader):
+    for number in range(12):  # psycopg prepares a statement on the server at its fifth run
+        assert reader.post(f"message {number}").status_code == 201
+    custom, generic = _plans_made(app)
+    assert (custom, generic > 0) == (0, True)
+
+
+def test_the_sessions_connections_keep_postgresqls_own_plan_choice(app):
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
