@@ -184,6 +184,9 @@ class Compiled:
         compiled = statement.compile(dialect=dialect)
         self.compiled = compiled
         self.sql = compiled.string
+        # Whether an INSERT or UPDATE gives rows back (asking the cursor,
+        # psycopg builds a description of every column, on each run).
+        self.returns = bool(getattr(compiled, "effective_returning", None))
         self.order = compiled.positiontup if compiled.positional else None
         self.binds = {
             name: processor for name, bind in compiled.binds.items()

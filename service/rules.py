@@ -201,8 +201,8 @@ def duplicate_text(sub: Submission) -> Verdict | None:
     past = sub.past
     if past.own_copies:
         return Verdict(Status.SPAM, "duplicate")
-    folded_length = sum(ch.isalnum() for ch in sub.text)
-    if folded_length >= MIN_SHARED_DUPLICATE_LENGTH and past.copies >= 2:
+    # The text's length is counted only when copies were found (rarely).
+    if past.copies >= 2 and sum(ch.isalnum() for ch in sub.text) >= MIN_SHARED_DUPLICATE_LENGTH:
         return Verdict(Status.SPAM, "duplicate")
     return None
 

@@ -9,6 +9,7 @@ for the root path).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -67,13 +68,16 @@ def normalize(url: str) -> str:
     return normalized
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _split(url: str) -> SplitResult:
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("A URL is required.")
     url = url.strip()
     if len(url) > MAX_URL:
         raise InvalidURL(f"URLs are limited to {MAX_URL} characters.")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if _CONTROL.search(url):
         raise InvalidURL("URLs cannot contain control characters.")
     try:
         parts = urlsplit(url)

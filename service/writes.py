@@ -66,7 +66,7 @@ class Writer:
         cursor = self.connection.cursor()
         try:
             cursor.execute(compiled.sql, values)
-            rows = cursor.fetchall() if cursor.description else []
+            rows = cursor.fetchall() if compiled.returns else []
             # psycopg's cursors have no lastrowid (RETURNING says the id there).
             return rows, getattr(cursor, "lastrowid", None)
         except self.dialect.loaded_dbapi.Error as exc:
