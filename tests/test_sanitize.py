@@ -94,6 +94,15 @@ def test_written_links_get_the_same_rel():
     assert 'rel="nofollow ugc noopener"' in render("[site](https://example.org)")
 
 
+def test_a_written_link_to_another_scheme_keeps_its_text_only():
+    assert render("get [the files](ftp://files.example/x) here") == "<p>get the files here</p>"
+
+
+def test_a_url_written_as_a_links_text_is_not_linked_again():
+    html = render("[https://example.org/a](https://example.org/b)")
+    assert html.count("<a ") == 1 and 'href="https://example.org/b"' in html
+
+
 def test_images_are_not_rendered():
     assert "<img" not in render("![pic](https://tracker.example/pixel.png)")
 
