@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -240,6 +241,13 @@ class Bench:
     def scale(self, causerie: services.Causerie, etag: str) -> dict:
         """Thread-read latency as the database grows around the same thread.
 
+        The small database is kept aside (a copy) before the large one is
+        filled, and both are then served at once and measured in turn, sample
+        by sample for the cache misses and in whole rounds for the loads: on a
+        shared virtual machine, speeds drift by a tenth within minutes, and
+        measuring one size minutes after the other would show that drift as
+        growth.
+
         Warm reads come from the per-process cache; cache misses are forced by
         advancing the thread's version out of band, so they show whether
         building the body gets slower as the database grows.
@@ -247,46 +255,73 @@ class Bench:
         import sqlalchemy as sa  # noqa: PLC0415 - the project's venv has it
 
         sizes = [10_000, 100_000 if self.args.skip_1m else 1_000_000]
-        engine = sa.create_engine(causerie.env["CAUSERIE_DATABASE_URL"])
-        out = {}
+        small_file = self.workdir / "causerie-small.db"
+        databases = {}
         for size in sizes:
             print(f"  filling the database to {size:,} comments ...", flush=True)
             print("  " + causerie.seed("fill", services.SITE_KEY, str(size)).strip().splitlines()[-1], flush=True)
-            with causerie.server() as server:
-                path = self.causerie_thread_path()
-                status, headers, body = get(server.port, path, {"Origin": self.origin})
-                thread_id = json.loads(body)["thread"]["id"]
-                wait_until_quiet(patience=self.args.patience)
-                misses = []
-                for _ in range(21):
-                    with engine.begin() as conn:
-                        version = conn.execute(sa.text(
-                            "UPDATE thread SET version = version + 1 WHERE id = :id RETURNING version"),
-                            {"id": thread_id}).scalar_one()
-                    # A worker hears of the change a moment later (PostgreSQL's
-                    # notification, SQLite's next look): the read that first
-                    # shows this version is the cache miss.  Not merely another
-                    # ETag than the last one seen: with several workers, one
-                    # that has not looked yet still answers an older version.
-                    shows = f'"{thread_id}-{version}-'
-                    while True:
-                        started = time.perf_counter()
-                        status, fresh, _ = get(server.port, path, {"Origin": self.origin})
-                        if fresh["etag"].startswith(shows):
-                            break
-                    headers = fresh
-                    misses.append((time.perf_counter() - started) * 1000)
-                read = self.load(Scenario("GET", path, {"Origin": self.origin}), server,
-                                 duration=max(2.0, self.args.duration / 2), connections=1)
-                revalidated = self.load(
-                    Scenario("GET", path, {"Origin": self.origin, "If-None-Match": headers["etag"]}, expect=304),
-                    server, duration=max(2.0, self.args.duration / 2), connections=1)
-                counts = self.load(self.causerie_scenarios(etag, None)["counts"], server,
-                                   duration=max(2.0, self.args.duration / 2), connections=1)
-            misses.sort()
-            out[size] = {"miss_ms": misses[len(misses) // 2], "read": read, "304": revalidated, "counts": counts}
-        engine.dispose()
+            if size == sizes[0]:
+                # SQLite's own copy, consistent whatever the WAL holds.
+                large = sqlite3.connect(causerie.env["CAUSERIE_DATABASE_URL"].removeprefix("sqlite:///"))
+                with sqlite3.connect(small_file) as small:
+                    large.backup(small)
+                large.close()
+                databases[size] = services.Causerie(self.workdir, "sqlite-small", f"sqlite:///{small_file}",
+                                                    self.origin, self.args.workers)
+        databases[sizes[1]] = causerie
+        path = self.causerie_thread_path()
+        out: dict = {size: {"misses": []} for size in sizes}
+        with ExitStack() as stack:
+            served = {}
+            for size, database in databases.items():
+                server = stack.enter_context(database.server())
+                _, _, body = get(server.port, path, {"Origin": self.origin})
+                engine = sa.create_engine(database.env["CAUSERIE_DATABASE_URL"])
+                stack.callback(engine.dispose)
+                served[size] = (server, engine, json.loads(body)["thread"]["id"])
+            wait_until_quiet(patience=self.args.patience)
+            etags = {}
+            for _ in range(21):
+                for size, (server, engine, thread_id) in served.items():
+                    miss, etags[size] = self._cache_miss(server, engine, thread_id, path)
+                    out[size]["misses"].append(miss)
+            scenarios = {size: {
+                "read": Scenario("GET", path, {"Origin": self.origin}),
+                "304": Scenario("GET", path, {"Origin": self.origin, "If-None-Match": etags[size]}, expect=304),
+                "counts": self.causerie_scenarios(etag, None)["counts"],
+            } for size in sizes}
+            for _ in range(self.args.rounds):
+                for what in ("read", "304", "counts"):
+                    for size, (server, _, _) in served.items():
+                        result = self.load(scenarios[size][what], server,
+                                           duration=max(2.0, self.args.duration / 2), connections=1)
+                        if what not in out[size] or result.p50_ms < out[size][what].p50_ms:
+                            out[size][what] = result
+        for size in sizes:
+            misses = sorted(out[size].pop("misses"))
+            out[size]["miss_ms"] = misses[len(misses) // 2]
         return out
+
+    def _cache_miss(self, server, engine, thread_id: int, path: str) -> tuple[float, str]:
+        """Advance the thread's version out of band; the time of the first read
+        that shows it, in ms, and that read's ETag."""
+        import sqlalchemy as sa  # noqa: PLC0415 - the project's venv has it
+
+        with engine.begin() as conn:
+            version = conn.execute(sa.text(
+                "UPDATE thread SET version = version + 1 WHERE id = :id RETURNING version"),
+                {"id": thread_id}).scalar_one()
+        # A worker hears of the change a moment later (PostgreSQL's
+        # notification, SQLite's next look): the read that first shows this
+        # version is the cache miss.  Not merely another ETag than the last
+        # one seen: with several workers, one that has not looked yet still
+        # answers an older version.
+        shows = f'"{thread_id}-{version}-'
+        while True:
+            started = time.perf_counter()
+            _, fresh, _ = get(server.port, path, {"Origin": self.origin})
+            if fresh["etag"].startswith(shows):
+                return (time.perf_counter() - started) * 1000, fresh["etag"]
 
     def widget_size(self, port: int) -> dict:
         """The widget as a browser gets it: gzip on the wire."""
