@@ -187,8 +187,8 @@ def build(results: dict, args) -> tuple[str, bool]:
         "it answers on 127.0.0.1:6379). Rows \"rate limiting off\" (CAUSERIE_RATELIMIT_ENABLED=false) are "
         "information. Posting: site mode \"post\", a valid load-time ticket, sanitizing, rules, audit event and "
         "outbox all on. The database-size rows use one connection, with both sizes served at once and "
-        "measured in turn. The propagation row: a comment posted on one server (instance) and polled for on another, on the same database. After seeding, the PostgreSQL "
-        "database is ANALYZEd, as autovacuum would have it (this machine's PostgreSQL runs with autovacuum off); "
+        "measured in turn. The propagation row: a comment posted on one server (instance) and polled for on "
+        "another, on the same database. After seeding, the PostgreSQL database is ANALYZEd, as autovacuum would have it (this machine's PostgreSQL runs with autovacuum off); "
         "SQLite, which gathers no statistics by itself, is left as its users have it.",
         "Ceiling: a Flask app under the same gunicorn returning Causerie's own thread bytes from memory, with ETag/304. "
         "The rows \"the ceiling app plus Causerie's one lookup query\" run the same app after the query Causerie's "
