@@ -93,11 +93,20 @@ class Gunicorn:
 
     def worker_rss(self) -> list[int]:
         """Resident memory of each worker, in bytes."""
+        return self._worker_memory("status", "VmRSS:")
+
+    def worker_pss(self) -> list[int]:
+        """Proportional memory of each worker, in bytes: its resident pages,
+        each shared page divided by the number of processes that map it
+        (the libraries' code, counted once in all rather than once per worker)."""
+        return self._worker_memory("smaps_rollup", "Pss:")
+
+    def _worker_memory(self, table: str, field: str) -> list[int]:
         sizes = []
         for pid in self.worker_pids():
             try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
+                for line in Path(f"/proc/{pid}/{table}").read_text().splitlines():
+                    if line.startswith(field):
                         sizes.append(int(line.split()[1]) * 1024)
             except OSError:
                 pass

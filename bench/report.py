@@ -133,6 +133,12 @@ def _other_rows(results: dict) -> tuple[list[str], list[bool]]:
                         f"(workers: {', '.join(f'{r / MB:.1f}' for r in rss)}) | {theirs / MB:.1f} "
                         f"(workers: {', '.join(f'{r / MB:.1f}' for r in isso_rss)}) | {mine / theirs * 100:.0f}% "
                         f"| below Isso | {_verdict(ok)} |")
+        pss, isso_pss = causerie.get("pss") or [], results.get(f"isso_{db}", {}).get("pss") or []
+        if pss and isso_pss:
+            mine, theirs = sum(pss) / len(pss), sum(isso_pss) / len(isso_pss)
+            rows.append(f"| proportional memory (PSS) per worker after the load, MB ({db}) | {mine / MB:.1f} | "
+                        f"{theirs / MB:.1f} | {mine / theirs * 100:.0f}% | (information: shared pages divided "
+                        "among the processes that map them) | |")
     ceiling = results.get("ceiling_sqlite", {})
     if ceiling.get("rss"):
         rss = ceiling["rss"]

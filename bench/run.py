@@ -228,13 +228,14 @@ class Bench:
         # The larger of the two servers' per-worker averages, taken right after
         # the load: the check below reads back the thousands of comments just
         # posted, a read Isso is never asked for.
-        mine["rss"] = max((reader.worker_rss(), writer.worker_rss(), unlimited.worker_rss()),
-                          key=lambda r: sum(r) / max(1, len(r)))
+        servers = (reader, writer, unlimited)
+        largest = max(range(len(servers)), key=lambda n: _mean(servers[n].worker_rss()))
+        mine["rss"], mine["pss"] = servers[largest].worker_rss(), servers[largest].worker_pss()
         status, _, raw = get(writer.port, self.causerie_thread_path(POST_PATH), {"Origin": self.origin})
         mine["post_visible"] = len(json.loads(raw)["comments"]) if status == 200 else 0
         if isso is not None:
             theirs["304"] = theirs["read"]  # Isso sends no validator: a repeat view is a full read
-            theirs["rss"] = isso.worker_rss()
+            theirs["rss"], theirs["pss"] = isso.worker_rss(), isso.worker_pss()
         if ceiling is not None:
             best["rss"] = ceiling.worker_rss()
 
@@ -412,6 +413,10 @@ class Bench:
         report.write(self.args.results, table, self.args, self.results)
         print(f"\nwritten to {self.args.results}")
         return 0 if passed else 1
+
+
+def _mean(values: list[int]) -> float:
+    return sum(values) / max(1, len(values))
 
 
 def _stop_on_term(signum, _frame):
