@@ -109,16 +109,16 @@ def generic_plans(engine: sa.Engine) -> None:
     rules, spam filter) was planned again at every post, five times the
     cost of running it, a third of PostgreSQL's work per post.  The read
     path's statements look rows up by key, where a plan made for any value
-    is the plan made for each.  Set when the connection opens, outside any
-    transaction, so that it holds for the connection's life.
+    is the plan made for each.  Set when the connection opens, and committed
+    (a SET rolled back would be undone), so that it holds for the
+    connection's life.
     """
 
     @event.listens_for(engine, "connect")
     def _force_generic_plans(dbapi_connection, _record):
-        autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True
         dbapi_connection.execute("SET plan_cache_mode = force_generic_plan")
-        dbapi_connection.autocommit = autocommit
+        if not dbapi_connection.autocommit:
+            dbapi_connection.commit()
 
 
 def read_engine() -> sa.Engine:
