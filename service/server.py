@@ -12,6 +12,7 @@ gunicorn themselves: ``gunicorn -c python:causerie.server 'causerie:create_app()
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -48,12 +49,30 @@ def prepare_metrics() -> Path | None:
     return folder
 
 
+def freeze_startup_objects() -> None:
+    """Leave every object built so far (the libraries, the app) out of the
+    cyclic garbage collector's passes, for the rest of the process's life.
+
+    They live as long as the process, yet a full collection walks them all:
+    in a worker that pass took 35-60 ms, a pause the request that met it
+    waited through (the thread read's tail, measured in-process).  Called in
+    each worker once its app is built (``post_worker_init``, or ``wsgi.py``
+    when gunicorn is started without this configuration).
+    """
+    gc.freeze()
+
+
 # gunicorn hooks (gunicorn reads these names from a configuration module).
 
 
 def on_starting(server) -> None:
     """Master, before the workers fork: the metrics folder they share."""
     prepare_metrics()
+
+
+def post_worker_init(worker) -> None:
+    """Worker, once its app is built: see :func:`freeze_startup_objects`."""
+    freeze_startup_objects()
 
 
 def child_exit(server, worker) -> None:
@@ -79,8 +98,8 @@ class Server(BaseApplication):
 
     def load_config(self) -> None:
         """Take the settings given to the constructor, and the hooks above."""
-        options = {"on_starting": on_starting, "child_exit": child_exit, "logconfig_dict": logconfig_dict,
-                   **self.options}
+        options = {"on_starting": on_starting, "post_worker_init": post_worker_init, "child_exit": child_exit,
+                   "logconfig_dict": logconfig_dict, **self.options}
         # gunicorn 27's control socket sits at one path in the user's home,
         # which several instances would share (and systemd's ProtectHome
         # hides): Causerie does not use it.

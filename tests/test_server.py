@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from service import server
 from tests.servers import ROOT, _children, free_port, migrate, returned, service_env
 
 pytestmark = pytest.mark.slow
@@ -110,3 +112,22 @@ def test_metrics_add_up_every_worker_and_json_logs_parse_line_by_line(env, tmp_p
     requests = [line for line in lines if line.get("message") == "request"]
     assert len(requests) >= 32 and len({line["pid"] for line in requests}) >= 2
     assert any(line["logger"] == "gunicorn.error" for line in lines)
+
+
+@pytest.fixture
+def unfrozen():
+    """The garbage collector's permanent generation, emptied before and after."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_a_worker_leaves_what_it_built_at_start_out_of_the_garbage_collectors_passes():
+    server.post_worker_init(worker=None)
+    assert gc.get_freeze_count() > 0
+
+
+def test_causerie_run_gives_gunicorn_the_worker_hook():
+    configured = server.Server(lambda **_: None, {"workers": 1})
+    assert configured.cfg.post_worker_init is server.post_worker_init
