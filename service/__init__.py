@@ -76,7 +76,8 @@ def create_app(overrides: dict | None = None, command_line: bool | None = None) 
         for name, engine in db.engines.items():
             if engine.dialect.name != "postgresql":
                 continue
-            # The read path retries a read on a dropped connection itself.
+            # The read path retries a read on a dropped connection itself, so
+            # its engine is not pinged; it plans its statements once instead.
             if name == READS:
                 generic_plans(engine)
             else:
