@@ -228,9 +228,8 @@ class Bench:
         # The larger of the two servers' per-worker averages, taken right after
         # the load: the check below reads back the thousands of comments just
         # posted, a read Isso is never asked for.
-        servers = (reader, writer, unlimited)
-        largest = max(range(len(servers)), key=lambda n: _mean(servers[n].worker_rss()))
-        mine["rss"], mine["pss"] = servers[largest].worker_rss(), servers[largest].worker_pss()
+        largest = max((reader, writer, unlimited), key=lambda server: _mean(server.worker_rss()))
+        mine["rss"], mine["pss"] = largest.worker_rss(), largest.worker_pss()
         status, _, raw = get(writer.port, self.causerie_thread_path(POST_PATH), {"Origin": self.origin})
         mine["post_visible"] = len(json.loads(raw)["comments"]) if status == 200 else 0
         if isso is not None:
@@ -271,7 +270,8 @@ class Bench:
                                                     self.origin, self.args.workers)
         databases[sizes[1]] = causerie
         path = self.causerie_thread_path()
-        out: dict = {size: {"misses": []} for size in sizes}
+        misses: dict[int, list[float]] = {size: [] for size in sizes}
+        out: dict = {size: {} for size in sizes}
         with ExitStack() as stack:
             served = {}
             for size, database in databases.items():
@@ -285,7 +285,7 @@ class Bench:
             for _ in range(21):
                 for size, (server, engine, thread_id) in served.items():
                     miss, etags[size] = self._cache_miss(server, engine, thread_id, path)
-                    out[size]["misses"].append(miss)
+                    misses[size].append(miss)
             scenarios = {size: {
                 "read": Scenario("GET", path, {"Origin": self.origin}),
                 "304": Scenario("GET", path, {"Origin": self.origin, "If-None-Match": etags[size]}, expect=304),
@@ -299,8 +299,7 @@ class Bench:
                         if what not in out[size] or result.p50_ms < out[size][what].p50_ms:
                             out[size][what] = result
         for size in sizes:
-            misses = sorted(out[size].pop("misses"))
-            out[size]["miss_ms"] = misses[len(misses) // 2]
+            out[size]["miss_ms"] = sorted(misses[size])[len(misses[size]) // 2]
         return out
 
     def _cache_miss(self, server, engine, thread_id: int, path: str) -> tuple[float, str]:
