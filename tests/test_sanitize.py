@@ -3,8 +3,10 @@
 from html.parser import HTMLParser
 from pathlib import Path
 
+import bleach
 import pytest
 
+from service import sanitize
 from service.sanitize import clean_html, render
 
 DATA = Path(__file__).parent / "data"
@@ -178,3 +180,60 @@ def test_bare_host_names_and_mailto_links_are_linked_but_bare_emails_are_not():
 def test_links_in_imported_html_are_linkified_with_rel():
     assert clean_html("<p>see https://example.org/a</p>") == (
         '<p>see <a href="https://example.org/a" rel="nofollow ugc noopener">https://example.org/a</a></p>')
+
+
+def _corpus_texts() -> list[str]:
+    """Every text the test data holds: hostile lists, real spam and the blog's stream."""
+    import csv
+    import json
+
+    spam = Path(__file__).resolve().parent.parent / "service" / "spam" / "data" / "youtube_spam.csv"
+    texts = xss_vectors() + json.loads((DATA / "naughty_strings.json").read_text("utf-8"))
+    for corpus in (spam, DATA / "spam" / "blog_stream.csv"):
+        with corpus.open(encoding="utf-8", newline="") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle)]
+    return texts + [
+        "« C’est l’été » — déjà 🎉\nNouvelle ligne, *accent* **fort**, ~~barré~~, `code`",
+        "> cité\n\n- un\n- deux\n\n1. premier\n2. second\n\n3. trois",
+        'Des "guillemets" & des <chevrons> & &amp; &copy; &#x27; &unknown; \\*',
+        "```\ncode block\n```\n\n    indented code\n\ttab",
+        "exa\\.mple\\.org and http\\://example.org and example&#46;org",
+        "line\u2028sep\u2029para\x0cform\x00nul\ufffe\U0001fffe\x85next",
+    ]
+
+
+def test_texts_left_out_of_bleach_render_exactly_as_bleach_would_render_them(monkeypatch):
+    texts = _corpus_texts()
+    fast = [render(text) for text in texts]
+    monkeypatch.setattr(sanitize, "_needs_no_cleaning", lambda _rendered: None)
+    assert [render(text) for text in texts] == fast
+
+
+def _bleach_calls(monkeypatch) -> list[str]:
+    """Record every HTML bleach is given to clean (and still clean it)."""
+    calls: list[str] = []
+    clean = bleach.Cleaner.clean
+
+    def recording(cleaner, html):
+        calls.append(html)
+        return clean(cleaner, html)
+
+    monkeypatch.setattr(bleach.Cleaner, "clean", recording)
+    return calls
+
+
+def test_most_comments_of_the_corpora_are_left_out_of_bleach(monkeypatch):
+    texts = _corpus_texts()
+    calls = _bleach_calls(monkeypatch)
+    for text in texts:
+        render(text)
+    assert len(calls) < len(texts) // 4
+
+
+@pytest.mark.parametrize("text", [
+    "[x](https://example.org)", "see example.org", "```python\nx\n```", "a\x0bb", "\\&copy;", "2. second",
+])
+def test_links_classes_and_unusual_characters_go_through_bleach(monkeypatch, text):
+    calls = _bleach_calls(monkeypatch)
+    render(text)
+    assert calls
