@@ -47,6 +47,9 @@ class Result:
     # Share of the machine's CPU used by processes other than the benchmark's
     # during the run (filled in by the caller).
     other_cpu: float = 0.0
+    # CPU milliseconds per request by group of processes (the server's own,
+    # its database's, the machine's in all), filled in by the caller.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 def have_wrk() -> bool:

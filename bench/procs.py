@@ -193,6 +193,24 @@ class OtherLoad:
         self.fraction = max(0.0, other / (elapsed * (os.cpu_count() or 1)))
 
 
+class CpuUse:
+    """CPU seconds each group of processes used during a run, and the whole
+    machine's (every process, the load generator and the kernel's own work
+    included)."""
+
+    def __init__(self, groups: dict[str, list[int]]):
+        self.groups = groups
+
+    def __enter__(self) -> CpuUse:
+        self.start = {name: process_cpu_seconds(pids) for name, pids in self.groups.items()}
+        self.machine0 = machine_busy_seconds()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = {name: process_cpu_seconds(pids) - self.start[name] for name, pids in self.groups.items()}
+        self.seconds["machine"] = machine_busy_seconds() - self.machine0
+
+
 def wait_until_quiet(limit: float = 0.1, patience: float = 60.0) -> float:
     """Wait (at most ``patience`` s) for a second in which other processes use
     less than ``limit`` of the CPU; return the last share seen."""

@@ -85,6 +85,7 @@ def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
                         f"event, nothing else ({label}) | {_rps(f)} | {_lat(f)} | {_rps(isso.get('post'))} "
                         f"| {_lat(isso.get('post'))} | {_x(_ratio(f, isso.get('post')))} | | "
                         f"| (information: Causerie is {_x(_ratio(causerie['post'], f), percent=True)} of it) | |")
+        rows.extend(_post_cpu_row(causerie.get("post"), isso.get("post"), label, db == "postgresql"))
         for key, what in (("read", "thread read"), ("304", "revalidated read, 304"), ("counts", "counts of 20 URLs")):
             c = causerie.get(f"{key}_unlimited")
             top = ceiling.get(key)
@@ -97,6 +98,28 @@ def _load_rows(results: dict) -> tuple[list[str], list[bool]]:
                         f"| median {_ms(took[len(took) // 2])}, max {_ms(took[-1])} (of {len(took)}) | | | | | | "
                         f"| (information: the promise is within 1 s) | |")
     return rows, verdicts
+
+
+def _post_cpu_row(causerie, isso, label: str, servers: bool) -> list[str]:
+    """Where a post's CPU goes: the server's workers, the database and Redis
+    (which a second host would take off the server's cores), and the machine
+    in all (load generator and kernel included).  ``servers``: Causerie's
+    database and Redis run as servers of their own."""
+    mine = getattr(causerie, "cpu_ms", None)
+    if not mine:
+        return []
+    parts = [("workers", "server")] + ([("PostgreSQL", "postgres"), ("Redis", "redis")] if servers else [])
+    spent = " + ".join(f"{mine[name]:.2f}" for _, name in parts)
+    if len(parts) > 1:
+        spent += f" = {sum(mine[name] for _, name in parts):.2f}"
+    theirs = getattr(isso, "cpu_ms", None)
+    other = f"{theirs['server']:.2f} (machine {theirs['machine']:.2f})" if theirs else "-"
+    ratio = (f"{theirs['machine'] / mine['machine']:.2f}× (machine), {theirs['server'] / mine['server']:.2f}× "
+             "(workers)") if theirs else "-"
+    return [f"| CPU per post, ms: {' + '.join(title for title, _ in parts)} (machine: every process and the "
+            f"kernel) ({label}) | {spent} (machine {mine['machine']:.2f}) | | {other} | | Isso's ÷ Causerie's: "
+            f"{ratio} | | | (information: the database's share is what a second host would take off these "
+            f"cores) | |"]
 
 
 def _other_rows(results: dict) -> tuple[list[str], list[bool]]:

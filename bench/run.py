@@ -33,7 +33,7 @@ import loadgen
 import report
 import services
 from loadgen import Scenario
-from procs import OtherLoad, free_port, get, processes_named, wait_until_quiet
+from procs import CpuUse, OtherLoad, free_port, get, processes_named, wait_until_quiet
 
 POST_PATH = "/posts/benchmark-posting/"
 PROPAGATION_PATH = "/posts/benchmark-propagation/"
@@ -97,9 +97,12 @@ class Bench:
         for _ in range(2):
             wait_until_quiet(patience=self.args.patience)
             # The database server's processes work for the server measured.
-            with OtherLoad([server.process.pid, *server.worker_pids(), *processes_named("postgres")]) as other:
+            own = [server.process.pid, *server.worker_pids()]
+            groups = {"server": own, "postgres": processes_named("postgres"), "redis": processes_named("redis-server")}
+            with OtherLoad(own + groups["postgres"] + groups["redis"]) as other, CpuUse(groups) as cpu:
                 result = loadgen.run(scenario, server.port, duration, connections, prefer_wrk=prefer_wrk)
             result.other_cpu = other.fraction
+            result.cpu_ms = {name: seconds * 1000 / max(1, result.requests) for name, seconds in cpu.seconds.items()}
             if best is None or result.other_cpu < best.other_cpu:
                 best = result
             if result.other_cpu <= NOISY:
