@@ -9,7 +9,8 @@ Most comments need no cleaning: markdown-it's output is then allowlisted
 tags without attributes around escaped text, with no bare URL in it, and
 that is exactly what bleach would give back.  Such output is recognised by
 two regular expressions and kept as it is, without bleach's parse and
-serialization (seven times the Markdown's cost, a fifth of a post's).
+serialization (eight times the Markdown's cost; a post runs an eighth
+fewer instructions without it).
 Anything else, a written link, a code block's class, a bare URL, or any
 character not known to survive bleach unchanged, goes through bleach.
 
@@ -136,8 +137,8 @@ def _needs_no_cleaning(rendered: str) -> str | None:
             return None
         # bleach looks for links between a text's entities; looking in the
         # decoded text as well only sends more texts to bleach.
-        if piece and any(map(link_finder.linkify.test, _ESCAPE.split(piece) + [html.unescape(piece)]
-                             if "&" in piece else [piece])):
+        parts = [*_ESCAPE.split(piece), html.unescape(piece)] if "&" in piece else [piece]
+        if any(map(link_finder.linkify.test, parts)):
             return None
     return rendered.replace("<br />", "<br>")
 

@@ -1,5 +1,7 @@
 """The sanitizer: Markdown in, allowlisted HTML out, whatever a reader types."""
 
+import csv
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -184,9 +186,6 @@ def test_links_in_imported_html_are_linkified_with_rel():
 
 def _corpus_texts() -> list[str]:
     """Every text the test data holds: hostile lists, real spam and the blog's stream."""
-    import csv
-    import json
-
     spam = Path(__file__).resolve().parent.parent / "service" / "spam" / "data" / "youtube_spam.csv"
     texts = xss_vectors() + json.loads((DATA / "naughty_strings.json").read_text("utf-8"))
     for corpus in (spam, DATA / "spam" / "blog_stream.csv"):
