@@ -34,7 +34,6 @@ from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
-from redis.exceptions import NoScriptError
 
 from .errors import too_many_requests
 from .extensions import app_limiter, client_address, limiter_skipped
@@ -131,6 +130,13 @@ class SharedCounter:
         # A cluster keeps keys on different nodes: one script cannot count them all.
         self.script = (storage.get_connection().register_script(_SCRIPT)
                        if isinstance(storage, RedisStorage) and not isinstance(storage, RedisClusterStorage) else None)
+        self.script_forgotten: tuple[type[BaseException], ...] = ()
+        if self.script is not None:
+            # Imported only here: a service without Redis (SQLite's default,
+            # memory://) never loads redis-py, about 5 MB of each worker.
+            from redis.exceptions import NoScriptError  # noqa: PLC0415
+
+            self.script_forgotten = (NoScriptError,)
         self.errors: tuple[type[BaseException], ...] = (StorageError, *_as_tuple(storage.base_exceptions))
         self.memory: MemoryStorage | None = None
         self.failures = 0
@@ -158,7 +164,7 @@ class SharedCounter:
         try:
             try:
                 index, count, ttl = connection.read_response()
-            except NoScriptError:
+            except self.script_forgotten:
                 # Redis restarted and forgot the script: the counts were not made.
                 index, count, ttl = self.script(*self._arguments(counters))  # type: ignore[misc]  # set with send
         except self.errors as exc:

@@ -176,6 +176,11 @@ def test_a_web_worker_does_not_load_the_importers(web_worker_modules):
     assert importers & web_worker_modules == set()
 
 
+def test_a_web_worker_on_the_default_limits_storage_does_not_load_redis(web_worker_modules):
+    # memory:// needs no client: redis-py is about 5 MB of each worker.
+    assert "redis" not in web_worker_modules
+
+
 def test_api_requests_do_not_open_the_session_cookie(client, reader):
     from flask import session
     from flask.sessions import NullSession
