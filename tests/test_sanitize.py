@@ -4,9 +4,12 @@ import csv
 import json
 from html.parser import HTMLParser
 from pathlib import Path
+from unittest import mock
 
 import bleach
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service import sanitize
 from service.sanitize import clean_html, render
@@ -206,6 +209,25 @@ def test_texts_left_out_of_bleach_render_exactly_as_bleach_would_render_them(mon
     fast = [render(text) for text in texts]
     monkeypatch.setattr(sanitize, "_needs_no_cleaning", lambda _rendered: None)
     assert [render(text) for text in texts] == fast
+
+
+# What a text is built of in the generated comments below: Markdown's and
+# HTML's own characters, entities named or numbered, link beginnings, and
+# characters the HTML parser replaces or a line may break at.
+_PIECES = [
+    "a", "é", "«\u00a0", "’", "🎉", " ", "\n", "\n\n", "\t", "    ", "*", "**", "_", "`", "```", "~~", "---", "#",
+    "&", "&amp;", "&amp", "amp;", "&copy;", "&copy", "copy", "&#", "&#39", "&#x27;", "&lt;", ";", "<", ">", '"', "'",
+    "\\", "> ", "- ", "1. ", "2) ", "[", "]", "(", ")", "http://", "www.", "example.org", ".", ":", "/", "@",
+    "mailto:", "javascript:", "<b>", "<!--", "\x0b", "\x00", "\x85", "\u2028", "\ufffe",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join) | st.text(max_size=60))
+@settings(max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+def test_generated_texts_left_out_of_bleach_render_exactly_as_bleach_would_render_them(text):
+    fast = render(text)
+    with mock.patch("service.sanitize._needs_no_cleaning", lambda _rendered: None):
+        assert render(text) == fast
 
 
 def _bleach_calls(monkeypatch) -> list[str]:
